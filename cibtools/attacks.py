@@ -1,0 +1,169 @@
+"""White-box, black-box and AutoAttack adversaries. Inputs in [0, 1]; L-inf unless named.
+
+Every attack runs the model in eval mode and restores its mode afterwards, takes gradients with
+respect to the input only (model weights are untouched), works in batches on CPU and CUDA, and
+returns examples inside the eps ball and [0, 1]. For models with a random forward pass, `eot`
+averages the input gradient over that many random passes (expectation over transformation),
+in one batched call when the model's prediction is the `sample` mode.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Callable, Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LOSSES = ("ce", "cw", "ce_on_softmax")
+NORMS = ("linf", "l2")
+
+
+def check_eps(eps: float, norm: str = "linf") -> None:
+    """Reject budgets that make no sense for images in [0, 1]."""
+    if norm not in NORMS:
+        raise ValueError(f"Unknown norm {norm!r}. Valid: {', '.join(NORMS)}.")
+    limit = 1.0 if norm == "linf" else 28.0 * 3  # an L2 ball of radius 84 covers any 3x32x32 image
+    if not (0.0 <= eps <= limit):
+        raise ValueError(
+            f"eps={eps} is out of range for an {norm} attack on images in [0, 1]: use 0 <= eps <= {limit} "
+            f"(e.g. eps=50/255 for MNIST as in the paper)."
+        )
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Run `model` in eval mode and restore its previous mode afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+def attack_loss(logits: torch.Tensor, y: torch.Tensor, loss: str = "ce") -> torch.Tensor:
+    """Per-example loss the attacker maximises.
+
+    ce: cross-entropy on the logits. cw: the Carlini-Wagner margin max_{j!=y} z_j - z_y (Table 8).
+    ce_on_softmax: cross-entropy applied to softmax outputs (a double softmax that flattens
+    gradients), as the public code that appears to be the authors' does; for protocol studies only.
+    """
+    if loss == "ce":
+        return F.cross_entropy(logits, y, reduction="none")
+    if loss == "ce_on_softmax":
+        return F.cross_entropy(logits.softmax(-1), y, reduction="none")
+    if loss == "cw":
+        true = logits.gather(1, y[:, None]).squeeze(1)
+        other = logits.masked_fill(F.one_hot(y, logits.shape[-1]).bool(), float("-inf")).amax(1)
+        return other - true
+    raise ValueError(f"Unknown attack loss {loss!r}. Valid: {', '.join(LOSSES)}.")
+
+
+def input_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str = "ce", eot: int = 1) -> torch.Tensor:
+    """Gradient of the summed attack loss w.r.t. x, averaged over `eot` random forward passes."""
+    x = x.detach().requires_grad_(True)
+    if eot == 1:
+        total = attack_loss(model(x), y, loss).sum()
+    else:
+        reps = x.unsqueeze(0).expand(eot, *x.shape).reshape(-1, *x.shape[1:])
+        total = attack_loss(model(reps), y.repeat(eot), loss).sum() / eot
+    (grad,) = torch.autograd.grad(total, x)
+    return grad
+
+
+def _project(x_adv: torch.Tensor, x: torch.Tensor, eps: float, norm: str) -> torch.Tensor:
+    delta = x_adv - x
+    if norm == "linf":
+        delta = delta.clamp(-eps, eps)
+    else:
+        norms = delta.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *[1] * (x.dim() - 1))
+        delta = delta * (eps / norms).clamp(max=1.0)
+    return (x + delta).clamp(0.0, 1.0)
+
+
+def _step(grad: torch.Tensor, step_size: float, norm: str) -> torch.Tensor:
+    if norm == "linf":
+        return step_size * grad.sign()
+    g_norm = grad.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *[1] * (grad.dim() - 1))
+    return step_size * grad / g_norm
+
+
+def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, loss: str = "ce", eot: int = 1) -> torch.Tensor:
+    """Fast gradient sign method (Goodfellow et al. 2015): x + eps * sign(grad), clipped to [0, 1]."""
+    check_eps(eps)
+    with eval_mode(model):
+        grad = input_gradient(model, x, y, loss, eot)
+    return (x + eps * grad.sign()).clamp(0.0, 1.0).detach()
+
+
+def pgd(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    eps: float,
+    steps: int = 20,
+    step_size: float | None = None,
+    norm: str = "linf",
+    random_start: bool = True,
+    restarts: int = 1,
+    loss: str = "ce",
+    eot: int = 1,
+) -> torch.Tensor:
+    """Projected gradient descent (Madry et al. 2018), PGD-k; step size defaults to 2.5 * eps / k.
+
+    With `restarts` > 1 each example keeps the first restart that fools the model (else the last).
+    `loss="cw"` gives CW-k (PGD on the Carlini-Wagner margin loss).
+    """
+    check_eps(eps, norm)
+    if steps < 1:
+        raise ValueError(f"PGD needs steps >= 1, got {steps}.")
+    alpha = 2.5 * eps / steps if step_size is None else step_size
+    x = x.detach()
+    best = x.clone()
+    with eval_mode(model):
+        fooled = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
+        for _ in range(restarts):
+            x_adv = x.clone()
+            if random_start and eps > 0:
+                if norm == "linf":
+                    start = torch.empty_like(x).uniform_(-eps, eps)
+                else:
+                    start = torch.randn_like(x)
+                    start = start * eps / start.flatten(1).norm(dim=1).view(-1, *[1] * (x.dim() - 1))
+                x_adv = (x + start).clamp(0.0, 1.0)
+            for _ in range(steps):
+                grad = input_gradient(model, x_adv, y, loss, eot)
+                x_adv = _project(x_adv + _step(grad, alpha, norm), x, eps, norm).detach()
+            if restarts == 1:
+                return x_adv
+            with torch.no_grad():
+                now_fooled = model(x_adv).argmax(1) != y
+            take = ~fooled
+            best[take] = x_adv[take]
+            fooled |= now_fooled
+    return best
+
+
+def transfer(surrogate: nn.Module, attack: Callable[..., torch.Tensor], x: torch.Tensor, y: torch.Tensor, **kwargs) -> torch.Tensor:
+    """Black-box transfer (Table 2): craft examples on `surrogate`; evaluate them on the target."""
+    return attack(surrogate, x, y, **kwargs)
+
+
+def autoattack(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, norm: str = "linf",
+    version: str = "standard", batch_size: int = 500, seed: int = 0,
+) -> torch.Tensor:
+    """AutoAttack through the authors' package `pyautoattack` (Croce & Hein 2020).
+
+    Use `standard` for deterministic models and `rand` (APGD with EOT over 20 passes) for models
+    whose prediction is random.
+    """
+    check_eps(eps, norm)
+    from pyautoattack import AutoAttack
+
+    with eval_mode(model):
+        adversary = AutoAttack(model, norm={"linf": "Linf", "l2": "L2"}[norm], eps=eps,
+                               version=version, device=x.device, seed=seed)
+        adversary.verbose = False
+        return adversary.run_standard_evaluation(x, y, bs=batch_size).detach()

@@ -1,0 +1,93 @@
+"""Checkpoint cache: trained models on disk keyed by the hash of their full config.
+
+Later notebooks load what earlier ones trained. A checkpoint whose stored config differs from the
+requested one is never loaded; a corrupt or incompatible file raises `CheckpointError` naming it
+and is only replaced when the caller passes `retrain=True`, and then it is moved aside, not deleted.
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+
+import torch
+
+from . import paths
+from .config import TrainConfig
+from .train import TrainResult, model_for, train
+
+FORMAT_VERSION = 1
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file is corrupt, from another version, or does not match its config."""
+
+
+def checkpoint_path(cfg: TrainConfig, cache: Path | None = None) -> Path:
+    cfg = cfg.resolved()
+    folder = Path(cache) if cache is not None else paths.cache_dir()
+    return folder / f"{cfg.dataset}-{cfg.method}-{cfg.key()}.pt"
+
+
+def save_checkpoint(result: TrainResult, path: Path) -> None:
+    """Write atomically (temporary file, then rename) so an interrupted save leaves no half file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format": FORMAT_VERSION,
+        "config": result.config.as_dict(),
+        "state_dict": {k: v.detach().cpu() for k, v in result.model.state_dict().items()},
+        "history": result.history,
+        "device": result.device,
+        "torch": str(torch.__version__),
+    }
+    tmp = path.with_suffix(".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+
+
+def load_checkpoint(path: Path, cfg: TrainConfig, device: torch.device | str = "cpu") -> TrainResult:
+    """Load a checkpoint and check that it is the model `cfg` describes."""
+    cfg = cfg.resolved()
+    advice = f"Delete {path} or call train_or_load(..., retrain=True) to train it again."
+    try:
+        payload = torch.load(path, map_location=device, weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any unreadable file gets the same advice
+        raise CheckpointError(f"Checkpoint {path} is corrupt or unreadable ({err}). {advice}") from err
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
+        raise CheckpointError(f"Checkpoint {path} has an unknown format (expected version {FORMAT_VERSION}). {advice}")
+    if payload["config"] != cfg.as_dict():
+        raise CheckpointError(f"Checkpoint {path} was trained with another config than requested. {advice}")
+    model = model_for(cfg).to(device)
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError as err:
+        raise CheckpointError(f"Checkpoint {path} does not fit the model ({err}). {advice}") from err
+    model.eval()
+    return TrainResult(model, cfg, payload["history"], payload["device"], from_cache=True)
+
+
+def train_or_load(
+    cfg: TrainConfig,
+    device: torch.device | str | None = None,
+    cache: Path | None = None,
+    retrain: bool = False,
+    progress: bool = True,
+) -> TrainResult:
+    """Load the cached model for `cfg`, or train and cache it.
+
+    With `retrain=True` an existing file is moved aside to `<name>.old-<time>` (with a warning)
+    before the new model is saved; nothing trained is silently overwritten.
+    """
+    from .train import default_device
+
+    device = torch.device(device) if device is not None else default_device()
+    path = checkpoint_path(cfg, cache)
+    if path.exists() and not retrain:
+        return load_checkpoint(path, cfg, device)
+    result = train(cfg, device=device, progress=progress)
+    if path.exists():
+        backup = path.with_name(f"{path.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
+        path.replace(backup)
+        warnings.warn(f"Retraining {path.name}: the previous checkpoint was moved to {backup}.", stacklevel=2)
+    save_checkpoint(result, path)
+    return result

@@ -1,0 +1,180 @@
+"""Evaluation: robust accuracy as a tidy table, eps sweeps (Fig. 4), and the Sec. 4.6 sanity checks."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+from torch import nn
+
+from . import attacks
+from .data import TensorData
+
+ATTACK_KINDS = ("clean", "fgsm", "pgd", "cw", "autoattack")
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    """One attack setting. `kind` in clean/fgsm/pgd/cw/autoattack; `norm` linf or l2.
+
+    `eot` random forward passes are averaged per gradient; `loss` is ce, cw or ce_on_softmax;
+    `version` is AutoAttack's (`standard` or `rand`); `transfer` marks a black-box attack crafted on
+    a surrogate model.
+    """
+
+    kind: str = "clean"
+    eps: float = 0.0
+    steps: int = 0
+    step_size: float | None = None
+    restarts: int = 1
+    eot: int = 1
+    loss: str = "ce"
+    norm: str = "linf"
+    version: str = "standard"
+    transfer: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in ATTACK_KINDS:
+            raise ValueError(f"Unknown attack {self.kind!r}. Valid: {', '.join(ATTACK_KINDS)}.")
+        attacks.check_eps(self.eps, self.norm)
+
+    @property
+    def label(self) -> str:
+        if self.kind == "clean":
+            return "clean"
+        name = {"fgsm": "FGSM", "pgd": f"PGD-{self.steps}", "cw": f"CW-{self.steps}",
+                "autoattack": f"AA-{self.norm.upper()}"}[self.kind]
+        if self.norm == "l2" and self.kind != "autoattack":
+            name += "-L2"
+        if self.eot > 1:
+            name += f" EOT-{self.eot}"
+        if self.loss == "ce_on_softmax":
+            name += " (softmax-CE)"
+        return ("black-box " if self.transfer else "") + name
+
+
+def paper_attacks(eps: float) -> list[AttackSpec]:
+    """Table 1's columns: clean, FGSM and PGD-20 at `eps` (50/255 on MNIST/FashionMNIST)."""
+    return [AttackSpec("clean"), AttackSpec("fgsm", eps), AttackSpec("pgd", eps, steps=20)]
+
+
+def authors_protocol(eps: float = 0.3) -> AttackSpec:
+    """The attack of the public code that appears to be the authors': PGD-40, step 0.01, CE on the
+    softmax output (double softmax), one random forward pass per step and no EOT."""
+    return AttackSpec("pgd", eps, steps=40, step_size=0.01, loss="ce_on_softmax")
+
+
+def craft(model: nn.Module, spec: AttackSpec, x: torch.Tensor, y: torch.Tensor,
+          surrogate: nn.Module | None = None) -> torch.Tensor:
+    """Adversarial examples for one batch (the clean inputs for `clean`)."""
+    source = model
+    if spec.transfer:
+        if surrogate is None:
+            raise ValueError("A transfer (black-box) attack needs a surrogate model.")
+        source = surrogate
+    if spec.kind == "clean" or spec.eps == 0:
+        return x
+    if spec.kind == "fgsm":
+        return attacks.fgsm(source, x, y, spec.eps, loss=spec.loss, eot=spec.eot)
+    if spec.kind in ("pgd", "cw"):
+        return attacks.pgd(source, x, y, spec.eps, steps=spec.steps, step_size=spec.step_size,
+                           norm=spec.norm, restarts=spec.restarts,
+                           loss="cw" if spec.kind == "cw" else spec.loss, eot=spec.eot)
+    return attacks.autoattack(source, x, y, spec.eps, norm=spec.norm, version=spec.version)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """Predicted labels of the model's current prediction mode, in batches."""
+    with attacks.eval_mode(model):
+        return torch.cat([model(x[i:i + batch_size]).argmax(-1) for i in range(0, len(x), batch_size)])
+
+
+def prediction_mode(model: nn.Module) -> str:
+    """What produced the prediction: `deterministic`, or the model's `mean`/`sample` mode."""
+    if not getattr(model, "stochastic", False):
+        return "deterministic"
+    mode = model.predict_mode
+    return f"sample (S={model.predict_samples})" if mode == "sample" else "mean"
+
+
+def robust_accuracy(
+    model: nn.Module,
+    data: TensorData,
+    attack_specs: list[AttackSpec],
+    method: str = "",
+    batch_size: int = 500,
+    surrogate: nn.Module | None = None,
+) -> pd.DataFrame:
+    """Accuracy under each attack, one tidy row per attack.
+
+    Columns: method, dataset, attack, eps, eps_255, steps, eot, loss, mode (the prediction mode
+    that was attacked and reported), accuracy (in %), n, seconds.
+    """
+    rows = []
+    x_all, y_all = data.images, data.labels
+    for spec in attack_specs:
+        start = time.perf_counter()
+        correct = torch.zeros((), device=y_all.device)
+        for i in range(0, len(y_all), batch_size):
+            x, y = x_all[i:i + batch_size], y_all[i:i + batch_size]
+            x_adv = craft(model, spec, x, y, surrogate)
+            correct += (predict(model, x_adv, batch_size) == y).sum()
+        rows.append({
+            "method": method, "dataset": data.name, "attack": spec.label, "eps": spec.eps,
+            "eps_255": round(spec.eps * 255, 2), "steps": spec.steps, "eot": spec.eot, "loss": spec.loss,
+            "mode": prediction_mode(model), "accuracy": 100.0 * float(correct) / len(y_all),
+            "n": len(y_all), "seconds": round(time.perf_counter() - start, 2),
+        })
+    return pd.DataFrame(rows)
+
+
+def eps_sweep(model: nn.Module, data: TensorData, kind: str, eps_values: list[float], method: str = "",
+              **spec_kwargs) -> pd.DataFrame:
+    """Accuracy against eps for one attack kind (Fig. 4's unbounded-attack curves)."""
+    specs = [AttackSpec(kind, eps, **spec_kwargs) for eps in eps_values]
+    return robust_accuracy(model, data, specs, method=method)
+
+
+def first_eps_below(sweep: pd.DataFrame, threshold: float = 50.0) -> float | None:
+    """Smallest eps at which accuracy drops below `threshold` % (None if it never does)."""
+    below = sweep[sweep["accuracy"] < threshold]
+    return None if below.empty else float(below["eps"].min())
+
+
+def sanity_checks(
+    model: nn.Module,
+    data: TensorData,
+    eps: float,
+    surrogate: nn.Module | None = None,
+    tolerance: float = 1.0,
+    n_classes: int = 10,
+) -> pd.DataFrame:
+    """The gradient-obfuscation checks of Sec. 4.6 (Carlini et al. 2019), each pass/fail.
+
+    1/3. FGSM accuracy >= PGD-20 accuracy (a weak attack is weaker).
+    2.   Black-box transfer PGD-20 accuracy >= white-box PGD-20 (only with a surrogate).
+    +.   More PGD steps never raise accuracy: PGD-100 <= PGD-20.
+    4.   Unbounded PGD (eps = 1) drives accuracy to chance (100/classes %) or below.
+    `tolerance` (percentage points) absorbs the randomness of stochastic predictions.
+    """
+    specs = [AttackSpec("fgsm", eps), AttackSpec("pgd", eps, steps=20), AttackSpec("pgd", eps, steps=100)]
+    if surrogate is not None:
+        specs.append(AttackSpec("pgd", eps, steps=20, transfer=True))
+    acc = robust_accuracy(model, data, specs, surrogate=surrogate).set_index("attack")["accuracy"]
+    fgsm_a, pgd20, pgd100 = acc["FGSM"], acc["PGD-20"], acc["PGD-100"]
+    unbounded = float(robust_accuracy(model, data, [AttackSpec("pgd", 1.0, steps=20)])["accuracy"].iloc[0])
+    chance = 100.0 / n_classes
+    rows = [
+        ("FGSM >= PGD-20", fgsm_a >= pgd20 - tolerance, f"FGSM {fgsm_a:.2f} vs PGD-20 {pgd20:.2f}"),
+        ("PGD-100 <= PGD-20", pgd100 <= pgd20 + tolerance, f"PGD-100 {pgd100:.2f} vs PGD-20 {pgd20:.2f}"),
+        ("unbounded eps=1 -> chance or 0", unbounded <= chance + tolerance,
+         f"PGD-20 at eps=1: {unbounded:.2f} (chance {chance:.1f})"),
+    ]
+    if surrogate is not None:
+        bb = acc["black-box PGD-20"]
+        rows.append(("black-box >= white-box", bb >= pgd20 - tolerance, f"black-box {bb:.2f} vs white-box {pgd20:.2f}"))
+    return pd.DataFrame(rows, columns=["check", "passed", "detail"])
+
+

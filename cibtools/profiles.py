@@ -1,0 +1,52 @@
+"""Run profiles: `smoke` (seconds, CI), `quick` (default; the whole sequence on a 2-core CPU), `paper`.
+
+A notebook's `parameters` cell names the profile; `settings(profile)` turns it into numbers. Every
+notebook reads only the fields it needs, so one table documents all run sizes.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+
+PROFILES = ("smoke", "quick", "paper")
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    epochs: int                       # training epochs of every method but AT (PGD-20)
+    at_pgd_epochs: int                # AT (PGD-20) costs ~21 forward/backward passes per step
+    seeds: tuple[int, ...]            # the paper reports mean +- std over seeds
+    train_limit: int | None           # training examples (None: all 60k)
+    test_limit: int | None            # test examples for Table 1 style evaluation (None: all 10k)
+    attack_limit: int                 # test examples for expensive studies (AutoAttack, sweeps)
+    datasets: tuple[str, ...] = ("mnist", "fashion_mnist")
+    ablation_alphas: tuple[float, ...] = (0.0, 0.01, 0.05)
+    ablation_betas: tuple[float, ...] = (0.0, 0.05, 1.0)
+    alpha_sweep: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+    eot_samples: tuple[int, ...] = (1, 4, 16)
+    pgd_steps: tuple[int, ...] = (10, 20, 50, 100)
+    eps_step_255: int = 8             # Fig. 4: eps from 8/255 to 152/255 in steps of 8/255
+    extra: dict = field(default_factory=dict)
+
+
+_PROFILES = {
+    "smoke": Profile("smoke", epochs=1, at_pgd_epochs=1, seeds=(0,), train_limit=1000, test_limit=200,
+                     attack_limit=100, ablation_alphas=(0.0, 0.05), ablation_betas=(0.0, 0.05),
+                     alpha_sweep=(1e-3, 1e-1), eot_samples=(1, 2), pgd_steps=(5, 10), eps_step_255=48),
+    "quick": Profile("quick", epochs=3, at_pgd_epochs=1, seeds=(0,), train_limit=None, test_limit=None,
+                     attack_limit=1000, alpha_sweep=(1e-3, 1e-2, 1e-1, 1.0)),
+    "paper": Profile("paper", epochs=50, at_pgd_epochs=50, seeds=(0, 1, 2), train_limit=None, test_limit=None,
+                     attack_limit=10000, ablation_alphas=(0.0, 0.01, 0.05),
+                     ablation_betas=(0.0, 0.01, 0.05, 0.2, 0.5, 1.0),
+                     alpha_sweep=(1e-4, 1e-3, 1e-2, 1e-1, 1.0), eot_samples=(1, 4, 16, 64),
+                     pgd_steps=(10, 20, 50, 100, 200)),
+}
+
+
+def settings(profile: str | None = None, **overrides) -> Profile:
+    """The settings of `profile` (default: env `CIB_PROFILE`, else `quick`), with overrides."""
+    name = profile or os.environ.get("CIB_PROFILE", "quick")
+    if name not in _PROFILES:
+        raise ValueError(f"Unknown profile {name!r}. Valid profiles: {', '.join(PROFILES)}.")
+    return replace(_PROFILES[name], **{k: v for k, v in overrides.items() if v is not None})

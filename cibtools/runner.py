@@ -1,0 +1,99 @@
+"""Run the notebooks in numbered order with papermill: `python -m cibtools.runner --profile quick`.
+
+Executed copies and a log per notebook go to `runs/<profile>/`. The run stops at the first failing
+notebook and names it and the failing cell.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from . import paths
+from .profiles import PROFILES
+
+NOTEBOOKS_DIR = paths.REPO_ROOT / "notebooks"
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised; the message names the notebook and the failing cell."""
+
+
+def list_notebooks(folder: Path = NOTEBOOKS_DIR, only: list[str] | None = None) -> list[Path]:
+    """Notebooks named `NN-*.ipynb` in numbered order, optionally only those whose number is in `only`."""
+    books = sorted(p for p in folder.glob("[0-9][0-9]*.ipynb"))
+    if only:
+        books = [p for p in books if p.name[:2] in only]
+    return books
+
+
+def _failing_cell(executed: Path) -> str:
+    """Describe the first cell whose output is an error in an executed notebook."""
+    try:
+        nb = json.loads(executed.read_text())
+    except (OSError, ValueError):
+        return "unknown cell"
+    for i, cell in enumerate(nb.get("cells", [])):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                first = "".join(cell.get("source", "")).strip().splitlines()[:1]
+                return f"cell {i} ({first[0][:70] if first else ''!r}): {out.get('ename')}: {out.get('evalue')}"
+    return "unknown cell"
+
+
+def run_notebooks(
+    profile: str = "quick",
+    folder: Path = NOTEBOOKS_DIR,
+    out_dir: Path | None = None,
+    only: list[str] | None = None,
+    kernel: str = "python3",
+    log=print,
+) -> list[dict]:
+    """Execute the notebooks in order at `profile`; raise `NotebookFailed` at the first failure."""
+    import papermill as pm
+
+    if profile not in PROFILES:
+        raise ValueError(f"Unknown profile {profile!r}. Valid profiles: {', '.join(PROFILES)}.")
+    out = Path(out_dir) if out_dir is not None else paths.runs_dir() / profile
+    out.mkdir(parents=True, exist_ok=True)
+    books = list_notebooks(Path(folder), only)
+    if not books:
+        raise NotebookFailed(f"No notebooks named NN-*.ipynb in {folder}.")
+    timings = []
+    for book in books:
+        target = out / book.name
+        log(f"[{profile}] {book.name} ...")
+        start = time.perf_counter()
+        try:
+            pm.execute_notebook(str(book), str(target), parameters={"profile": profile}, kernel_name=kernel,
+                                cwd=str(book.parent), log_output=False, progress_bar=False)
+        except Exception as err:  # noqa: BLE001 - papermill raises several types; all mean "failed"
+            cell = _failing_cell(target) if target.exists() else str(err).splitlines()[0]
+            raise NotebookFailed(f"{book.name} failed at {cell}. Executed copy: {target}") from err
+        seconds = time.perf_counter() - start
+        timings.append({"notebook": book.name, "seconds": round(seconds, 1)})
+        log(f"[{profile}] {book.name} done in {seconds:.1f} s")
+    (out / "timings.json").write_text(json.dumps(timings, indent=2))
+    return timings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--profile", default="quick", choices=PROFILES)
+    parser.add_argument("--only", nargs="*", help="notebook numbers to run, e.g. 03 04")
+    parser.add_argument("--out", type=Path, default=None, help="folder for executed notebooks")
+    args = parser.parse_args(argv)
+    try:
+        timings = run_notebooks(args.profile, out_dir=args.out, only=args.only)
+    except NotebookFailed as err:
+        print(f"FAILED: {err}", file=sys.stderr)
+        return 1
+    total = sum(t["seconds"] for t in timings)
+    print(f"All {len(timings)} notebooks ran at profile {args.profile!r} in {total:.0f} s.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
