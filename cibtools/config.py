@@ -64,9 +64,9 @@ class TrainConfig:
     causal_variant: str | None = "paper"
     causal_instrument: str | None = "scaled"
     causal_response: str | None = "probs"
-    causal_n_draws: int | None = 4
+    causal_n_draws: int | None = 12
     causal_norm: str | None = "l1"
-    causal_pair_reduction: str | None = "mean"
+    causal_pair_reduction: str | None = "sum"
     # baselines
     mixup_alpha: float | None = 1.0
     rs_sigma: float | None = 0.25

@@ -30,12 +30,14 @@ def list_notebooks(folder: Path = NOTEBOOKS_DIR, only: list[str] | None = None) 
 
 
 def _failing_cell(executed: Path) -> str:
-    """Describe the first cell whose output is an error in an executed notebook."""
+    """Describe the first cell whose output is an error, numbered as in the source notebook (from 0)."""
     try:
         nb = json.loads(executed.read_text())
     except (OSError, ValueError):
         return "unknown cell"
-    for i, cell in enumerate(nb.get("cells", [])):
+    added = {"injected-parameters", "papermill-error-cell-tag"}  # cells papermill inserts
+    cells = [c for c in nb.get("cells", []) if not added & set(c.get("metadata", {}).get("tags", []))]
+    for i, cell in enumerate(cells):
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 first = "".join(cell.get("source", "")).strip().splitlines()[:1]

@@ -72,9 +72,12 @@ def _mu_sigma(b=8, k=16):
 
 def test_causal_loss_zero_for_linear_decoder_with_scalar_instrument():
     mu, sigma = _mu_sigma()
-    linear = nn.Linear(16, 10)
+    linear = nn.Linear(16, 10).double()
     cfg = losses.CausalConfig(response="logits", instrument="scaled", n_draws=6)
-    assert losses.causal_loss(linear, mu, sigma, cfg).item() < 1e-5
+    assert losses.causal_loss(linear, mu.double(), sigma.double(), cfg).item() < 1e-9
+    # the reparameterisation noise as instrument is not a scalar instrument: w_i varies with direction
+    reparam = losses.CausalConfig(response="logits", instrument="reparam", n_draws=6)
+    assert losses.causal_loss(linear, mu.double(), sigma.double(), reparam).item() > 1e-3
 
 
 @pytest.mark.parametrize("norm", ["l1", "l2"])
