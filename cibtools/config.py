@@ -26,7 +26,7 @@ _METHOD_FIELDS = {
     "causal_response": ("causalib",), "causal_n_draws": ("causalib",), "causal_norm": ("causalib",),
     "causal_pair_reduction": ("causalib",),
     "mixup_alpha": ("mixup",), "rs_sigma": ("rs",),
-    "ciiv_loops": ("ciiv",), "ciiv_w_reg": ("ciiv",), "ciiv_dist": ("ciiv",), "ciiv_std": ("ciiv",),
+    "ciiv_loops": ("ciiv",), "ciiv_w_reg": ("ciiv",), "ciiv_aug_weight": ("ciiv",), "ciiv_inner": ("ciiv",),
     "at_eps": ("at_fgsm", "at_pgd"), "at_steps": ("at_pgd",),
 }
 
@@ -70,10 +70,10 @@ class TrainConfig:
     # baselines
     mixup_alpha: float | None = 1.0
     rs_sigma: float | None = 0.25
-    ciiv_loops: int | None = 3
-    ciiv_w_reg: float | None = 0.1
-    ciiv_dist: float | None = 0.1
-    ciiv_std: float | None = 0.1
+    ciiv_loops: int | None = 9          # CiiV's num_loop (train and test)
+    ciiv_w_reg: float | None = 0.1      # CiiV's w_reg (their x10 steps at epochs 25/50/75 are not used)
+    ciiv_aug_weight: float | None = 0.9
+    ciiv_inner: int | None = 3          # CiiV's num_sample: binarised samples averaged per loop
     at_eps: float | None = None
     at_steps: int | None = 20
 

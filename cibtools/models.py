@@ -83,6 +83,11 @@ class GaussianNoise(nn.Module):
         noisy = x.unsqueeze(0) + self.sigma * torch.randn((n, *x.shape), device=x.device, dtype=x.dtype)
         return noisy, torch.full((n, x.shape[0]), self.sigma, device=x.device, dtype=x.dtype)
 
+    @staticmethod
+    def combine(logits: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+        """The smoothed classifier: log of the softmax averaged over the noisy copies."""
+        return average_softmax_logits(logits)
+
 
 class Classifier(nn.Module):
     """Encoder + head, returning logits; see the module docstring for the prediction modes."""
@@ -135,27 +140,26 @@ class Classifier(nn.Module):
         return self.head(h)
 
     def sample_logits(self, x: torch.Tensor, n: int) -> torch.Tensor:
-        """Logits of n random forward passes, (n, B, C): bottleneck draws and/or input samples."""
-        if self.input_sampler is not None:
-            xs, _ = self.input_sampler(x, n)
-            flat = xs.reshape(-1, *x.shape[1:])
-            h = self.encoder(flat)
-            if isinstance(self.head, GaussianBottleneck):
-                mu, sigma = self.head.stats(h)
-                out = self.head.decode(self.head.sample(mu, sigma, 1)[0])
-            else:
-                out = self.head(h)
-            return out.reshape(n, x.shape[0], -1)
+        """Logits of n random forward passes through the bottleneck, (n, B, C)."""
         h = self.encoder(x)
         if isinstance(self.head, GaussianBottleneck):
             mu, sigma = self.head.stats(h)
             return self.head.decode(self.head.sample(mu, sigma, n))
         return self.head(h).unsqueeze(0).expand(n, -1, -1)
 
+    def sampled_inputs_logits(self, x: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Features (n, B, F), logits (n, B, C) and intensities r (n, B) of n input-sampler draws."""
+        xs, r = self.input_sampler(x, n)
+        h = self.encoder(xs.reshape(-1, *x.shape[1:]))
+        return h.reshape(n, x.shape[0], -1), self.head(h).reshape(n, x.shape[0], -1), r
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.check_input(x)
         if self.predict_mode == "mean" or not self.stochastic:
             return self.logits_deterministic(x)
+        if self.input_sampler is not None:
+            _, logits, r = self.sampled_inputs_logits(x, self.predict_samples)
+            return self.input_sampler.combine(logits, r)
         return average_softmax_logits(self.sample_logits(x, self.predict_samples))
 
 
@@ -191,26 +195,45 @@ def build_model(
 
 
 class RetinotopicMask(nn.Module):
-    """CiiV's instrument at the input layer (Tang et al. 2021), adapted to MNIST-sized images.
+    """CiiV's instrument at the input layer (Tang et al. 2021, the authors' code), for MNIST-sized images.
 
-    Each of the n draws picks a random fixation centre; pixel (u, v) is kept with probability
-    exp(-dist * d^2), d being its distance to the centre in pixels divided by the image side,
-    times a side factor so that the mean keep-rate is about one half; kept images get Gaussian
-    noise of std `std`. The intensity r_i of the instrument is the fraction of pixels kept.
+    Loop i fixates the centre i (mod 9) of a 3x3 grid at 5/32, 16/32 and 27/32 of the image side.
+    Pixel (u, v) at distance d from it gets m = ((max d - d + 10) ** 0.3) / max and is kept when
+    m + U(0, 1) > 0.9. Each of `inner` samples binarises the image with uniform noise,
+    relu(x + w U(-1, 1)) / (relu(...) + 1e-5) with w = `aug_weight` (CiiV's "differentiable
+    sampling"), masks it, and the loop's input is their mean. The instrument's intensity r_i is the
+    loop's mean mask density. Prediction (`combine`): the mean over loops of logits / r_i.
     """
 
-    def __init__(self, dist: float = 0.1, std: float = 0.1) -> None:
+    def __init__(self, aug_weight: float = 0.9, inner: int = 3) -> None:
         super().__init__()
-        self.dist = dist
-        self.std = std
+        self.aug_weight = aug_weight
+        self.inner = inner
+
+    def masks(self, n: int, h: int, w: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+        """Binary masks (n, inner, H, W) for the first n fixations."""
+        grid = torch.tensor([5 / 32, 16 / 32, 27 / 32], device=device, dtype=dtype)
+        idx = torch.arange(n, device=device) % 9
+        cy, cx = grid[idx // 3] * h, grid[idx % 3] * w
+        rows = torch.arange(h, device=device, dtype=dtype).view(1, h, 1)
+        cols = torch.arange(w, device=device, dtype=dtype).view(1, 1, w)
+        d = ((rows - cy.view(-1, 1, 1)) ** 2 + (cols - cx.view(-1, 1, 1)) ** 2).sqrt()  # (n, H, W)
+        m = (d.amax((1, 2), keepdim=True) - d + 10.0) ** 0.3
+        m = (m / m.amax((1, 2), keepdim=True)).unsqueeze(1)
+        return ((m + torch.rand((n, self.inner, h, w), device=device, dtype=dtype)) > 0.9).to(dtype)
 
     def forward(self, x: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        b, _, h, w = x.shape
-        centres = torch.rand((n, b, 2, 1, 1), device=x.device, dtype=x.dtype)
-        rows = torch.linspace(0, 1, h, device=x.device, dtype=x.dtype).view(1, 1, h, 1)
-        cols = torch.linspace(0, 1, w, device=x.device, dtype=x.dtype).view(1, 1, 1, w)
-        d2 = (rows - centres[:, :, 0]) ** 2 + (cols - centres[:, :, 1]) ** 2  # (n, B, H, W)
-        keep_prob = torch.exp(-d2 / (2 * (self.dist * 10) ** 2 / 10))
-        mask = (torch.rand_like(keep_prob) < keep_prob).to(x.dtype).unsqueeze(2)  # (n, B, 1, H, W)
-        noisy = x.unsqueeze(0) * mask + self.std * torch.randn((n, *x.shape), device=x.device, dtype=x.dtype)
-        return noisy.clamp(0.0, 1.0), mask.flatten(2).mean(-1)
+        """n loop inputs (n, B, C, H, W) and their intensities r (n, B)."""
+        b, c, h, w = x.shape
+        mask = self.masks(n, h, w, x.device, x.dtype)  # (n, inner, H, W)
+        noise = torch.empty((n, self.inner, *x.shape), device=x.device, dtype=x.dtype).uniform_(-1, 1)
+        spikes = F.relu(x + self.aug_weight * noise)
+        spikes = spikes / (spikes + 1e-5)
+        loops = (spikes * mask[:, :, None, None]).mean(1)  # (n, B, C, H, W)
+        r = mask.mean((1, 2, 3)).view(n, 1).expand(n, b)
+        return loops, r
+
+    @staticmethod
+    def combine(logits: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+        """CiiV's prediction: mean over loops of logits / r_i; (n, B, C), (n, B) -> (B, C)."""
+        return (logits / (r.unsqueeze(-1) + 1e-9)).mean(0)

@@ -34,7 +34,7 @@ _PROFILES = {
     "smoke": Profile("smoke", epochs=1, at_pgd_epochs=1, seeds=(0,), train_limit=1000, test_limit=200,
                      attack_limit=100, ablation_alphas=(0.0, 0.05), ablation_betas=(0.0, 0.05),
                      alpha_sweep=(1e-3, 1e-1), eot_samples=(1, 2), pgd_steps=(5, 10), eps_step_255=48),
-    "quick": Profile("quick", epochs=8, at_pgd_epochs=2, seeds=(0,), train_limit=None, test_limit=None,
+    "quick": Profile("quick", epochs=8, at_pgd_epochs=8, seeds=(0,), train_limit=None, test_limit=None,
                      attack_limit=1000, alpha_sweep=(1e-3, 1e-2, 1e-1, 1.0)),
     "paper": Profile("paper", epochs=50, at_pgd_epochs=50, seeds=(0, 1, 2), train_limit=None, test_limit=None,
                      attack_limit=10000, ablation_alphas=(0.0, 0.01, 0.05),

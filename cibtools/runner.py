@@ -78,6 +78,10 @@ def run_notebooks(
         timings.append({"notebook": book.name, "seconds": round(seconds, 1)})
         log(f"[{profile}] {book.name} done in {seconds:.1f} s")
     (out / "timings.json").write_text(json.dumps(timings, indent=2))
+    if only is None and Path(folder) == NOTEBOOKS_DIR:
+        from .summary import write_summary
+
+        log(f"Summary of all results: {write_summary(profile, timings)}")
     return timings
 
 

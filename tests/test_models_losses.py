@@ -125,10 +125,22 @@ def test_causal_config_rejects_bad_choices():
 
 
 def test_retinotopic_mask_shapes_and_intensity():
+    torch.manual_seed(0)
     x = torch.rand(5, 1, 28, 28)
-    xs, r = RetinotopicMask()(x, 3)
-    assert xs.shape == (3, 5, 1, 28, 28) and r.shape == (3, 5)
-    assert 0 <= xs.min() and xs.max() <= 1 and (0 < r).all() and (r <= 1).all()
+    sampler = RetinotopicMask()
+    xs, r = sampler(x, 9)
+    assert xs.shape == (9, 5, 1, 28, 28) and r.shape == (9, 5)
+    assert 0 <= xs.min() and xs.max() <= 1 and (0 < r).all() and (r < 1).all()
+    masks = sampler.masks(9, 28, 28, x.device, x.dtype)
+    # the fixation of loop 4 is the image centre: always kept; far corners are dropped more often
+    assert masks[4, :, 14, 14].min() == 1
+    assert masks[0].mean() > masks[0, :, 20:, 20:].mean()
+
+
+def test_ciiv_prediction_divides_logits_by_intensity():
+    logits = torch.tensor([[[2.0, 0.0]], [[0.0, 1.0]]])
+    r = torch.tensor([[0.5], [0.25]])
+    assert torch.allclose(RetinotopicMask.combine(logits, r), torch.tensor([[2.0, 2.0]]))
 
 
 @pytest.mark.parametrize("method", ["rs", "ciiv", "vib", "causalib", "baseline"])
