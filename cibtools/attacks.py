@@ -166,4 +166,5 @@ def autoattack(
         adversary = AutoAttack(model, norm={"linf": "Linf", "l2": "L2"}[norm], eps=eps,
                                version=version, device=x.device, seed=seed)
         adversary.verbose = False
-        return adversary.run_standard_evaluation(x, y, bs=batch_size).detach()
+        x_adv, _ = adversary.run_standard_evaluation(x, y, batch_size=batch_size)  # pyautoattack >= 0.2 API
+        return x_adv.detach()

@@ -159,6 +159,15 @@ def _load_cifar10(split: str, root: Path, download: bool) -> TensorData:
     return TensorData(images, labels, "cifar10", split)
 
 
+def available(name: str, root: str | Path | None = None) -> bool:
+    """Whether `name` can be loaded without a download (shipped files, or CIFAR-10 placed in data/)."""
+    key = check_name(name)
+    base = Path(root) if root is not None else paths.data_dir()
+    if key == "cifar10":
+        return (base / "cifar-10-batches-py").is_dir() or (base / CIFAR10_ARCHIVE).exists()
+    return all((base / _FOLDERS[key] / "raw" / f"{stem}.gz").exists() for pair in _FILES.values() for stem in pair)
+
+
 def fake_cifar10(n: int, seed: int = 0) -> TensorData:
     """Random images of CIFAR-10's shape (3x32x32, 10 classes) for smoke runs. NOT CIFAR-10."""
     g = torch.Generator().manual_seed(seed)

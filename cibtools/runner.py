@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from . import paths
+from .data import CIFAR10_ARCHIVE, available
 from .profiles import PROFILES
 
 NOTEBOOKS_DIR = paths.REPO_ROOT / "notebooks"
@@ -45,6 +46,20 @@ def _failing_cell(executed: Path) -> str:
     return "unknown cell"
 
 
+def _missing_data(book: Path, profile: str) -> str | None:
+    """A dataset the notebook declares in its metadata (`cibtools.requires`) that is not available.
+
+    The smoke profile never needs it (notebooks run on stand-in data there).
+    """
+    if profile == "smoke":
+        return None
+    meta = json.loads(book.read_text()).get("metadata", {}).get("cibtools", {})
+    for name in meta.get("requires", []):
+        if not available(name):
+            return name
+    return None
+
+
 def run_notebooks(
     profile: str = "quick",
     folder: Path = NOTEBOOKS_DIR,
@@ -65,6 +80,12 @@ def run_notebooks(
         raise NotebookFailed(f"No notebooks named NN-*.ipynb in {folder}.")
     timings = []
     for book in books:
+        missing = _missing_data(book, profile)
+        if missing:
+            log(f"[{profile}] SKIPPED {book.name}: it needs {missing}, which is not in {paths.data_dir()} "
+                f"(and cannot be downloaded here). Place {CIFAR10_ARCHIVE} there to run it.")
+            timings.append({"notebook": book.name, "seconds": 0.0, "skipped": f"needs {missing}"})
+            continue
         target = out / book.name
         log(f"[{profile}] {book.name} ...")
         start = time.perf_counter()

@@ -100,3 +100,12 @@ def test_robust_accuracy_table_columns(trained_baseline, mnist_small):
     assert {"method", "dataset", "eps", "steps", "mode", "accuracy", "n"} <= set(table.columns)
     assert table["mode"].iloc[0] == "deterministic" and table["n"].iloc[0] == 100
     assert table["accuracy"].iloc[1] < table["accuracy"].iloc[0]
+
+
+def test_autoattack_wrapper_runs_and_stays_in_the_ball(trained_baseline, batch):
+    x, y = batch
+    eps = 25 / 255
+    adv = attacks.autoattack(trained_baseline, x[:16], y[:16], eps, version="standard", batch_size=16)
+    assert adv.shape == x[:16].shape
+    assert (adv - x[:16]).abs().max() <= eps + 1e-5 and adv.min() >= 0 and adv.max() <= 1
+    assert _accuracy(trained_baseline, adv, y[:16]) <= _accuracy(trained_baseline, x[:16], y[:16])

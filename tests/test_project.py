@@ -81,3 +81,17 @@ def test_smoke_outputs_never_touch_committed_figures(monkeypatch):
     monkeypatch.delenv("CIB_FIGURES_DIR", raising=False)
     assert paths.output_dir("figures", "smoke") != paths.REPO_ROOT / "figures"
     assert paths.output_dir("figures", "quick") == paths.REPO_ROOT / "figures"
+
+
+def test_runner_skips_a_notebook_whose_data_is_missing_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("CIB_DATA_DIR", str(tmp_path / "nodata"))
+    books = tmp_path / "nbs"
+    books.mkdir()
+    _write(books, "09-needs-cifar.ipynb", ['profile = "quick"', "open('ran.txt', 'w').write('x')"])
+    nb = nbformat.read(books / "09-needs-cifar.ipynb", as_version=4)
+    nb.metadata["cibtools"] = {"requires": ["cifar10"]}
+    nbformat.write(nb, books / "09-needs-cifar.ipynb")
+    lines = []
+    timings = run_notebooks("quick", folder=books, out_dir=tmp_path / "out", log=lines.append)
+    assert timings[0]["skipped"] == "needs cifar10" and not (books / "ran.txt").exists()
+    assert any("SKIPPED 09-needs-cifar.ipynb" in line and "cifar-10-python.tar.gz" in line for line in lines)
