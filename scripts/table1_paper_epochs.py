@@ -4,7 +4,8 @@ The `quick` profile trains 8 epochs on the CPU; this script checks whether the p
 the verdict. It trains (or loads from the cache) VIB and CausalIB at the `paper` profile's settings for
 one seed on MNIST and FashionMNIST, evaluates clean / FGSM / PGD-20 at 50/255 on the full test set in
 `mean` mode and in `sample` mode (EOT-4), and FGSM over eps (Fig. 4's curve), and writes
-`results/table1_paper_epochs.csv` and `results/fig4_paper_epochs.csv` (or `--out`).
+`table1_paper_epochs.csv` and `fig4_paper_epochs.csv` into `--out` (default `results/paper_epochs/`, outside
+the quick run's summary).
 
     python scripts/table1_paper_epochs.py --seed 0 [--out DIR]
 """
@@ -27,7 +28,7 @@ from cibtools.results import git_commit
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=cibtools.paths.REPO_ROOT / "results")
+    parser.add_argument("--out", type=Path, default=cibtools.paths.REPO_ROOT / "results" / "paper_epochs")
     args = parser.parse_args()
     device = cibtools.default_device()
     rows, sweeps = [], []
