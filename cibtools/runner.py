@@ -98,12 +98,31 @@ def run_notebooks(
         seconds = time.perf_counter() - start
         timings.append({"notebook": book.name, "seconds": round(seconds, 1)})
         log(f"[{profile}] {book.name} done in {seconds:.1f} s")
-    (out / "timings.json").write_text(json.dumps(timings, indent=2))
-    if only is None and Path(folder) == NOTEBOOKS_DIR:
+    merged = record_timings(out / "timings.json", timings)
+    if Path(folder) == NOTEBOOKS_DIR and profile != "smoke":
         from .summary import write_summary
 
-        log(f"Summary of all results: {write_summary(profile, timings)}")
+        log(f"Summary of all results: {write_summary(profile, merged)}")
     return timings
+
+
+def record_timings(path: Path, timings: list[dict]) -> list[dict]:
+    """Merge this run's timings into `path` (one entry per notebook, the latest run wins), sorted by name.
+
+    Runs with `--only` thus add to the record of earlier runs instead of erasing it.
+    """
+    now = time.strftime("%Y-%m-%d %H:%M:%S")
+    known = {t["notebook"]: t for t in (json.loads(path.read_text()) if path.exists() else [])}
+    known.update({t["notebook"]: {**t, "finished": now, "threads": _threads()} for t in timings})
+    merged = [known[name] for name in sorted(known)]
+    path.write_text(json.dumps(merged, indent=2))
+    return merged
+
+
+def _threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
 
 
 def main(argv: list[str] | None = None) -> int:
