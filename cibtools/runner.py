@@ -97,6 +97,7 @@ def run_notebooks(
             raise NotebookFailed(f"{book.name} failed at {cell}. Executed copy: {target}") from err
         seconds = time.perf_counter() - start
         timings.append({"notebook": book.name, "seconds": round(seconds, 1)})
+        record_timings(out / "timings.json", timings[-1:])  # kept even if a later notebook fails
         log(f"[{profile}] {book.name} done in {seconds:.1f} s")
     merged = record_timings(out / "timings.json", timings)
     if Path(folder) == NOTEBOOKS_DIR and profile != "smoke":

@@ -95,3 +95,13 @@ def test_runner_skips_a_notebook_whose_data_is_missing_and_says_so(tmp_path, mon
     timings = run_notebooks("quick", folder=books, out_dir=tmp_path / "out", log=lines.append)
     assert timings[0]["skipped"] == "needs cifar10" and not (books / "ran.txt").exists()
     assert any("SKIPPED 09-needs-cifar.ipynb" in line and "cifar-10-python.tar.gz" in line for line in lines)
+
+
+def test_partial_runs_merge_their_timings(tmp_path):
+    from cibtools.runner import record_timings
+
+    path = tmp_path / "timings.json"
+    record_timings(path, [{"notebook": "03-a.ipynb", "seconds": 5.0}, {"notebook": "04-b.ipynb", "seconds": 7.0}])
+    merged = record_timings(path, [{"notebook": "04-b.ipynb", "seconds": 2.0}, {"notebook": "01-c.ipynb", "seconds": 1.0}])
+    assert [t["notebook"] for t in merged] == ["01-c.ipynb", "03-a.ipynb", "04-b.ipynb"]
+    assert [t["seconds"] for t in merged] == [1.0, 5.0, 2.0]
