@@ -19,16 +19,28 @@ LOSSES = ("ce", "cw", "ce_on_softmax")
 NORMS = ("linf", "l2")
 
 
-def check_eps(eps: float, norm: str = "linf") -> None:
-    """Reject budgets that make no sense for images in [0, 1]."""
+def check_eps(eps: float | torch.Tensor, norm: str = "linf") -> None:
+    """Reject budgets that make no sense for images in [0, 1] (a float, or one budget per example)."""
     if norm not in NORMS:
         raise ValueError(f"Unknown norm {norm!r}. Valid: {', '.join(NORMS)}.")
     limit = 1.0 if norm == "linf" else 28.0 * 3  # an L2 ball of radius 84 covers any 3x32x32 image
-    if not (0.0 <= eps <= limit):
+    low, high = (float(eps.min()), float(eps.max())) if torch.is_tensor(eps) else (eps, eps)
+    if not (0.0 <= low and high <= limit):
         raise ValueError(
             f"eps={eps} is out of range for an {norm} attack on images in [0, 1]: use 0 <= eps <= {limit} "
             f"(e.g. eps=50/255 for MNIST as in the paper)."
         )
+
+
+def _budget(eps: float | torch.Tensor, x: torch.Tensor) -> float | torch.Tensor:
+    """eps as a float, or a per-example tensor shaped to broadcast over x (one budget per image)."""
+    if not torch.is_tensor(eps):
+        return float(eps)
+    if eps.dim() == 0:
+        return float(eps)
+    if eps.shape[0] != x.shape[0]:
+        raise ValueError(f"eps has {eps.shape[0]} entries for {x.shape[0]} images: give one per image.")
+    return eps.to(device=x.device, dtype=x.dtype).view(-1, *[1] * (x.dim() - 1))
 
 
 @contextlib.contextmanager
@@ -72,26 +84,31 @@ def input_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str
     return grad
 
 
-def _project(x_adv: torch.Tensor, x: torch.Tensor, eps: float, norm: str) -> torch.Tensor:
+def _project(x_adv: torch.Tensor, x: torch.Tensor, eps: float | torch.Tensor, norm: str) -> torch.Tensor:
     delta = x_adv - x
     if norm == "linf":
-        delta = delta.clamp(-eps, eps)
+        delta = torch.minimum(torch.maximum(delta, -eps), eps) if torch.is_tensor(eps) else delta.clamp(-eps, eps)
     else:
         norms = delta.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *[1] * (x.dim() - 1))
         delta = delta * (eps / norms).clamp(max=1.0)
     return (x + delta).clamp(0.0, 1.0)
 
 
-def _step(grad: torch.Tensor, step_size: float, norm: str) -> torch.Tensor:
+def _step(grad: torch.Tensor, step_size: float | torch.Tensor, norm: str) -> torch.Tensor:
     if norm == "linf":
         return step_size * grad.sign()
     g_norm = grad.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *[1] * (grad.dim() - 1))
     return step_size * grad / g_norm
 
 
-def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, loss: str = "ce", eot: int = 1) -> torch.Tensor:
-    """Fast gradient sign method (Goodfellow et al. 2015): x + eps * sign(grad), clipped to [0, 1]."""
+def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float | torch.Tensor, loss: str = "ce",
+         eot: int = 1) -> torch.Tensor:
+    """Fast gradient sign method (Goodfellow et al. 2015): x + eps * sign(grad), clipped to [0, 1].
+
+    eps: one budget, or a tensor with one budget per image.
+    """
     check_eps(eps)
+    eps = _budget(eps, x)
     with eval_mode(model):
         grad = input_gradient(model, x, y, loss, eot)
     return (x + eps * grad.sign()).clamp(0.0, 1.0).detach()
@@ -101,7 +118,7 @@ def pgd(
     model: nn.Module,
     x: torch.Tensor,
     y: torch.Tensor,
-    eps: float,
+    eps: float | torch.Tensor,
     steps: int = 20,
     step_size: float | None = None,
     norm: str = "linf",
@@ -113,9 +130,11 @@ def pgd(
     """Projected gradient descent (Madry et al. 2018), PGD-k; step size defaults to 2.5 * eps / k.
 
     With `restarts` > 1 each example keeps the first restart that fools the model (else the last).
-    `loss="cw"` gives CW-k (PGD on the Carlini-Wagner margin loss).
+    `loss="cw"` gives CW-k (PGD on the Carlini-Wagner margin loss). eps: one budget, or a tensor with
+    one budget per image (the step size then scales per image too).
     """
     check_eps(eps, norm)
+    eps = _budget(eps, x)
     if steps < 1:
         raise ValueError(f"PGD needs steps >= 1, got {steps}.")
     alpha = 2.5 * eps / steps if step_size is None else step_size
@@ -125,9 +144,9 @@ def pgd(
         fooled = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
         for _ in range(restarts):
             x_adv = x.clone()
-            if random_start and eps > 0:
+            if random_start:
                 if norm == "linf":
-                    start = torch.empty_like(x).uniform_(-eps, eps)
+                    start = torch.empty_like(x).uniform_(-1.0, 1.0) * eps
                 else:
                     start = torch.randn_like(x)
                     start = start * eps / start.flatten(1).norm(dim=1).view(-1, *[1] * (x.dim() - 1))
