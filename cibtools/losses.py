@@ -99,8 +99,12 @@ class CausalConfig:
 
 
 def _vector_norm(v: torch.Tensor, norm: str) -> torch.Tensor:
+    """Size of v over its last axis: `l1`, `l2`, or `smooth_l1` (Huber with beta 1, summed: what CiiV's
+    code computes under its 'L1' setting; quadratic below 1, so it does not push features to exact zero)."""
     if norm == "l1":
         return v.abs().sum(-1)
+    if norm == "smooth_l1":
+        return F.smooth_l1_loss(v, torch.zeros_like(v), reduction="none", beta=1.0).sum(-1)
     return torch.sqrt(v.pow(2).sum(-1) + 1e-12)
 
 
@@ -115,8 +119,9 @@ def pairwise_spread(w: torch.Tensor, norm: str = "l1", pair_reduction: str = "me
 def cross_multiplied_iv(f: torch.Tensor, r: torch.Tensor, norm: str = "l1") -> torch.Tensor:
     """CiiV's IV penalty without division: mean_i ||f_i * mean_{j!=i} r_j - mean_{j!=i} f_j * r_i||.
 
-    f: responses (n, B, D); r: scalar intensities (n, B). Each draw is set against the mean of the
-    others (Tang et al. 2021), avoiding division by small intensities. Batch-averaged.
+    f: responses (n, B, D); r: scalar intensities (n, B); norm: l1, l2 or smooth_l1 (CiiV's code).
+    Each draw is set against the mean of the others (Tang et al. 2021), avoiding division by small
+    intensities. Batch-averaged.
     """
     n = f.shape[0]
     r = r.unsqueeze(-1)

@@ -61,7 +61,7 @@ def training_loss(model: Classifier, cfg: TrainConfig, x: torch.Tensor, y: torch
     if m == "ciiv":
         features, logits, r = model.sampled_inputs_logits(x, cfg.ciiv_loops)
         ce = losses.sampled_cross_entropy(logits, y)
-        reg = losses.cross_multiplied_iv(features, r, "l1")
+        reg = losses.cross_multiplied_iv(features, r, cfg.ciiv_norm)
         total = ce + cfg.ciiv_w_reg * reg
         return total, {"loss": total, "ce": ce, "iv": reg, "acc": (logits[0].argmax(-1) == y).float().mean()}
     if m == "rs":

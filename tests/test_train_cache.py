@@ -70,3 +70,26 @@ def test_corrupt_checkpoint_is_reported_not_overwritten(tmp_path):
     with pytest.warns(UserWarning, match="moved"):
         cb.train_or_load(cfg, device="cpu", cache=tmp_path, retrain=True, progress=False)
     assert list(tmp_path.glob("*.old-*"))[0].read_bytes() == b"not a checkpoint"
+
+
+def test_ciiv_learns_mnist_with_its_default_penalty(mnist_small):
+    """Regression: with a plain L1 IV penalty CiiV collapsed to chance on MNIST (features pushed to 0).
+    Its code's smooth-L1 penalty (the default) learns; a plain L1 penalty on the same run does not."""
+    _, test = mnist_small
+    data = cb.load_dataset("mnist", "train", limit=3000)
+    torch.set_num_threads(2)
+
+    def accuracy(norm: str) -> float:
+        cfg = TrainConfig("ciiv", epochs=2, train_limit=3000, ciiv_norm=norm)
+        model = cb.train(cfg, device="cpu", data=data, progress=False).model
+        with torch.no_grad():
+            return (model(test.images).argmax(-1) == test.labels).float().mean().item()
+
+    assert TrainConfig("ciiv").resolved().ciiv_norm == "smooth_l1"
+    assert accuracy("smooth_l1") > 0.25
+    assert accuracy("l1") < 0.15
+
+
+def test_smooth_l1_penalty_matches_huber():
+    v = torch.tensor([[0.5, -2.0, 0.0]])
+    assert torch.allclose(cb.losses._vector_norm(v, "smooth_l1"), torch.tensor([0.125 + 1.5]))
