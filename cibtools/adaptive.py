@@ -1,9 +1,8 @@
 """Adaptive evaluation (notebook 08): the attacks the paper lacks, and its evaluation protocol beside ours.
 
-Every function returns a tidy DataFrame with the columns of `evaluate.robust_accuracy` plus `kind`,
-`norm`, `restarts`, `version` (AutoAttack's), `attacked` (what the attacker differentiated), `protocol`
-and `correct`: the per-example correctness (a numpy bool array) that `worst_case` needs to count an
-image as robust only when it survives every attack. Drop `correct` (`without_examples`) before
+Every function returns a tidy DataFrame with the columns of `evaluate.score`, including `correct`:
+the per-example correctness (a numpy bool array) that `worst_case` needs to count an image as robust
+only when it survives every attack. Drop `correct` (`without_examples`) before
 saving a table.
 
 Rows evaluated on `head(data, n)` prefixes of one fixed subset can be combined per example.
@@ -21,7 +20,7 @@ import torch
 from torch import nn
 
 from .data import TensorData
-from .evaluate import AttackSpec, authors_protocol, craft, predict, prediction_mode
+from .evaluate import AttackSpec, authors_protocol, craft_all, prediction_mode, robust_accuracy, score
 
 
 def head(data: TensorData, n: int | None) -> TensorData:
@@ -84,54 +83,11 @@ class AttackView(nn.Module):
             return self.model(x)
 
 
-def _label(spec: AttackSpec) -> str:
-    label = spec.label
-    if spec.restarts > 1:
-        label += f" x{spec.restarts} restarts"
-    return label
-
-
-def _craft_all(source: nn.Module, spec: AttackSpec, data: TensorData, batch_size: int) -> torch.Tensor:
-    """Adversarial examples for the whole of `data`, crafted on `source` in batches (batch_size // eot)."""
-    bs = max(1, batch_size // max(1, spec.eot))
-    return torch.cat([craft(source, spec, data.images[i:i + bs], data.labels[i:i + bs]) for i in range(0, len(data), bs)])
-
-
-def _row(model: nn.Module, data: TensorData, spec: AttackSpec, x_adv: torch.Tensor, seconds: float, method: str,
-         attacked: str, protocol: str, batch_size: int) -> dict:
-    """One tidy row: the model's current prediction scored on `x_adv`, with per-example correctness."""
-    start = time.perf_counter()
-    correct = (predict(model, x_adv, batch_size) == data.labels).cpu().numpy()
-    return {
-        "method": method, "dataset": data.name, "attack": _label(spec), "kind": spec.kind, "norm": spec.norm,
-        "eps": spec.eps, "eps_255": round(spec.eps * 255, 2), "steps": spec.steps, "restarts": spec.restarts,
-        "eot": spec.eot, "loss": spec.loss, "version": spec.version if spec.kind == "autoattack" else "",
-        "mode": prediction_mode(model), "attacked": attacked, "protocol": protocol,
-        "accuracy": 100.0 * float(correct.mean()), "n": len(correct),
-        "seconds": round(seconds + time.perf_counter() - start, 2), "correct": correct,
-    }
-
-
-def evaluate(
-    model: nn.Module,
-    data: TensorData,
-    specs: Sequence[AttackSpec],
-    method: str = "",
-    attacker: nn.Module | None = None,
-    batch_size: int = 500,
-    protocol: str = "",
-) -> pd.DataFrame:
-    """Accuracy of the model's current (reported) prediction under each attack, with per-example
-    correctness. `attacker` is what the gradients are taken of (default: the reported prediction
-    itself); see `AttackView`. EOT attacks use smaller batches (batch_size // eot)."""
-    source = model if attacker is None else attacker
-    attacked = "reported prediction" if attacker is None else getattr(attacker, "description", "surrogate")
-    rows = []
-    for spec in specs:
-        start = time.perf_counter()
-        x_adv = _craft_all(source, spec, data, batch_size)
-        rows.append(_row(model, data, spec, x_adv, time.perf_counter() - start, method, attacked, protocol, batch_size))
-    return pd.DataFrame(rows)
+def evaluate(model: nn.Module, data: TensorData, specs: Sequence[AttackSpec], method: str = "",
+             attacker: nn.Module | None = None, batch_size: int = 500, protocol: str = "") -> pd.DataFrame:
+    """`evaluate.robust_accuracy` with per-example correctness (the rows `worst_case` can pool)."""
+    return robust_accuracy(model, data, list(specs), method, batch_size, attacker=attacker, protocol=protocol,
+                           per_example=True)
 
 
 def eot_curve(model: nn.Module, data: TensorData, eps: float, eot_values: Sequence[int], steps: int = 20,
@@ -161,12 +117,12 @@ def mode_grid(model: nn.Module, data: TensorData, eps: float, steps: int = 20, e
                                 ("sample", AttackSpec("pgd", eps, steps=steps, eot=eot))):
         view = AttackView(model, attacked_mode)
         start = time.perf_counter()
-        x_adv = _craft_all(view, spec, data, batch_size)
+        x_adv = craft_all(view, spec, data, batch_size)
         seconds = time.perf_counter() - start
         for reported in ("mean", "sample"):
             with prediction(model, reported):
-                rows.append(_row(model, data, spec, x_adv, seconds, method, view.description,
-                                 f"attack {attacked_mode}, report {reported}", batch_size))
+                rows.append(score(model, data, spec, x_adv, method, seconds, view.description,
+                                  f"attack {attacked_mode}, report {reported}", per_example=True, batch_size=batch_size))
     return pd.DataFrame(rows)
 
 
@@ -227,7 +183,7 @@ def is_random(model: nn.Module) -> bool:
     return getattr(model, "stochastic", False) and model.predict_mode == "sample"
 
 
-def beside_paper(results: pd.DataFrame, reference: dict[tuple[str, str, str], float]) -> pd.DataFrame:
+def join_paper(results: pd.DataFrame, reference: dict[tuple[str, str, str], float]) -> pd.DataFrame:
     """Our accuracies beside the paper's: one row per result with `ours`, `n`, `paper` and `diff`
     (ours - paper, in points). `reference` maps (dataset, method, attack) to the paper's number;
     an attack label's EOT suffix is ignored for the match (the `eot` column keeps it)."""
@@ -240,7 +196,7 @@ def beside_paper(results: pd.DataFrame, reference: dict[tuple[str, str, str], fl
 
 
 def wide(long: pd.DataFrame, values: Sequence[str] = ("ours", "n", "paper", "diff")) -> pd.DataFrame:
-    """`beside_paper` pivoted: a row per (dataset, method, mode), per attack the columns `values`."""
+    """`join_paper` pivoted: a row per (dataset, method, mode), per attack the columns `values`."""
     table = long.pivot_table(index=["dataset", "method", "mode"], columns="attack", values=list(values),
                              aggfunc="first", sort=False)
     attacks = list(dict.fromkeys(long["attack"]))

@@ -99,6 +99,40 @@ def prediction_mode(model: nn.Module) -> str:
     return f"sample (S={model.predict_samples})" if mode == "sample" else "mean"
 
 
+def craft_all(source: nn.Module, spec: AttackSpec, data: TensorData, batch_size: int = 500,
+              surrogate: nn.Module | None = None) -> torch.Tensor:
+    """Adversarial examples for the whole of `data`, crafted on `source` (or on `surrogate` for a
+    transfer attack) in batches of batch_size // eot images."""
+    bs = max(1, batch_size // max(1, spec.eot))
+    return torch.cat([craft(source, spec, data.images[i:i + bs], data.labels[i:i + bs], surrogate)
+                      for i in range(0, len(data), bs)])
+
+
+def score(model: nn.Module, data: TensorData, spec: AttackSpec, x_adv: torch.Tensor, method: str = "",
+          seconds: float = 0.0, attacked: str = "reported prediction", protocol: str = "",
+          per_example: bool = False, batch_size: int = 500) -> dict:
+    """One tidy row: the model's current (reported) prediction scored on `x_adv`, crafted with `spec`.
+
+    Columns: method, dataset, attack, kind, norm, eps, eps_255, steps, restarts, eot, loss, version
+    (AutoAttack's), mode (the prediction that is reported), attacked (what the gradients were taken
+    of), protocol, accuracy (in %), n, seconds; with `per_example`, also `correct` (a numpy bool array).
+    """
+    start = time.perf_counter()
+    correct = predict(model, x_adv, batch_size) == data.labels
+    label = spec.label + (f" x{spec.restarts} restarts" if spec.restarts > 1 else "")
+    row = {
+        "method": method, "dataset": data.name, "attack": label, "kind": spec.kind, "norm": spec.norm,
+        "eps": spec.eps, "eps_255": round(spec.eps * 255, 2), "steps": spec.steps, "restarts": spec.restarts,
+        "eot": spec.eot, "loss": spec.loss, "version": spec.version if spec.kind == "autoattack" else "",
+        "mode": prediction_mode(model), "attacked": "surrogate (transfer)" if spec.transfer else attacked,
+        "protocol": protocol, "accuracy": 100.0 * float(correct.float().mean()), "n": len(correct),
+        "seconds": round(seconds + time.perf_counter() - start, 2),
+    }
+    if per_example:
+        row["correct"] = correct.cpu().numpy()
+    return row
+
+
 def robust_accuracy(
     model: nn.Module,
     data: TensorData,
@@ -106,27 +140,25 @@ def robust_accuracy(
     method: str = "",
     batch_size: int = 500,
     surrogate: nn.Module | None = None,
+    attacker: nn.Module | None = None,
+    protocol: str = "",
+    per_example: bool = False,
 ) -> pd.DataFrame:
-    """Accuracy under each attack, one tidy row per attack.
+    """Accuracy of the model's current (reported) prediction under each attack, one tidy row per
+    attack (columns: see `score`).
 
-    Columns: method, dataset, attack, eps, eps_255, steps, eot, loss, mode (the prediction mode
-    that was attacked and reported), accuracy (in %), n, seconds.
+    `attacker` is what the gradients are taken of (default: the reported prediction itself; see
+    `adaptive.AttackView`); `surrogate` crafts the transfer (black-box) attacks; `per_example` adds
+    the per-image correctness that `adaptive.worst_case` pools over attacks.
     """
+    source = model if attacker is None else attacker
+    attacked = "reported prediction" if attacker is None else getattr(attacker, "description", "another model")
     rows = []
-    x_all, y_all = data.images, data.labels
     for spec in attack_specs:
         start = time.perf_counter()
-        correct = torch.zeros((), device=y_all.device)
-        for i in range(0, len(y_all), batch_size):
-            x, y = x_all[i:i + batch_size], y_all[i:i + batch_size]
-            x_adv = craft(model, spec, x, y, surrogate)
-            correct += (predict(model, x_adv, batch_size) == y).sum()
-        rows.append({
-            "method": method, "dataset": data.name, "attack": spec.label, "eps": spec.eps,
-            "eps_255": round(spec.eps * 255, 2), "steps": spec.steps, "eot": spec.eot, "loss": spec.loss,
-            "mode": prediction_mode(model), "accuracy": 100.0 * float(correct) / len(y_all),
-            "n": len(y_all), "seconds": round(time.perf_counter() - start, 2),
-        })
+        x_adv = craft_all(source, spec, data, batch_size, surrogate)
+        rows.append(score(model, data, spec, x_adv, method, time.perf_counter() - start, attacked, protocol,
+                          per_example, batch_size))
     return pd.DataFrame(rows)
 
 

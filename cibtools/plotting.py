@@ -1,6 +1,7 @@
 """Figure helpers shared by the notebooks: one style, and saving to the profile's figures folder."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -20,3 +21,10 @@ def save_figure(fig: plt.Figure, name: str, profile: str) -> Path:
     path = output_dir("figures", profile) / f"{name}.png"
     fig.savefig(path, bbox_inches="tight")
     return path
+
+
+def widgets_wanted() -> bool:
+    """False in a headless run (the runner sets CIB_HEADLESS=1): notebooks then keep their static
+    figures and skip the ipywidgets controls, which nobody could use there and which once left a
+    papermill run waiting forever on an idle kernel."""
+    return os.environ.get("CIB_HEADLESS", "") not in ("1", "true", "yes")

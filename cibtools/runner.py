@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -89,6 +90,7 @@ def run_notebooks(
         target = out / book.name
         log(f"[{profile}] {book.name} ...")
         start = time.perf_counter()
+        os.environ["CIB_HEADLESS"] = "1"  # inherited by the kernel: no interactive widgets (plotting.widgets_wanted)
         try:
             pm.execute_notebook(str(book), str(target), parameters={"profile": profile}, kernel_name=kernel,
                                 cwd=str(book.parent), log_output=False, progress_bar=False)
