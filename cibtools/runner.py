@@ -6,11 +6,13 @@ notebook and names it and the failing cell.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 from . import paths
 from .data import CIFAR10_ARCHIVE, available
@@ -61,6 +63,21 @@ def _missing_data(book: Path, profile: str) -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def _headless() -> Iterator[None]:
+    """CIB_HEADLESS=1 for the kernels started inside (they inherit it): no interactive widgets there
+    (`plotting.widgets_wanted`). The caller's environment is restored afterwards."""
+    before = os.environ.get("CIB_HEADLESS")
+    os.environ["CIB_HEADLESS"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["CIB_HEADLESS"]
+        else:
+            os.environ["CIB_HEADLESS"] = before
+
+
 def run_notebooks(
     profile: str = "quick",
     folder: Path = NOTEBOOKS_DIR,
@@ -90,10 +107,10 @@ def run_notebooks(
         target = out / book.name
         log(f"[{profile}] {book.name} ...")
         start = time.perf_counter()
-        os.environ["CIB_HEADLESS"] = "1"  # inherited by the kernel: no interactive widgets (plotting.widgets_wanted)
         try:
-            pm.execute_notebook(str(book), str(target), parameters={"profile": profile}, kernel_name=kernel,
-                                cwd=str(book.parent), log_output=False, progress_bar=False)
+            with _headless():
+                pm.execute_notebook(str(book), str(target), parameters={"profile": profile}, kernel_name=kernel,
+                                    cwd=str(book.parent), log_output=False, progress_bar=False)
         except Exception as err:  # noqa: BLE001 - papermill raises several types; all mean "failed"
             cell = _failing_cell(target) if target.exists() else str(err).splitlines()[0]
             raise NotebookFailed(f"{book.name} failed at {cell}. Executed copy: {target}") from err

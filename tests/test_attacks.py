@@ -100,6 +100,9 @@ def test_robust_accuracy_table_columns(trained_baseline, mnist_small):
     assert {"method", "dataset", "eps", "steps", "mode", "accuracy", "n"} <= set(table.columns)
     assert table["mode"].iloc[0] == "deterministic" and table["n"].iloc[0] == 100
     assert table["accuracy"].iloc[1] < table["accuracy"].iloc[0]
+    per_image = robust_accuracy(trained_baseline, test.subset(100), [AttackSpec("clean")], per_example=True)
+    assert per_image["correct"].iloc[0].shape == (100,)
+    assert per_image["correct"].iloc[0].mean() * 100 == pytest.approx(table["accuracy"].iloc[0])
 
 
 def test_autoattack_wrapper_runs_and_stays_in_the_ball(trained_baseline, batch):

@@ -1,5 +1,6 @@
 """Project-level checks: notebooks carry no outputs, environment.yml matches pyproject, the runner fails loudly."""
 import json
+import os
 import re
 import tomllib
 
@@ -64,9 +65,13 @@ def test_runner_stops_at_first_failing_notebook_and_names_it(tmp_path):
 def test_runner_injects_the_profile(tmp_path):
     books = tmp_path / "nbs"
     books.mkdir()
-    _write(books, "01-write.ipynb", ['profile = "quick"', "open('profile.txt', 'w').write(profile)"])
+    _write(books, "01-write.ipynb", ['profile = "quick"', "open('profile.txt', 'w').write(profile)",
+                                     "from cibtools.plotting import widgets_wanted\n"
+                                     "open('widgets.txt', 'w').write(str(widgets_wanted()))"])
     timings = run_notebooks("smoke", folder=books, out_dir=tmp_path / "out", log=lambda *_: None)
     assert (books / "profile.txt").read_text() == "smoke" and timings[0]["notebook"] == "01-write.ipynb"
+    assert (books / "widgets.txt").read_text() == "False"  # headless: notebooks skip their widgets
+    assert "CIB_HEADLESS" not in os.environ  # and the caller's environment is left as it was
     assert json.loads((tmp_path / "out" / "timings.json").read_text())[0]["notebook"] == "01-write.ipynb"
 
 
