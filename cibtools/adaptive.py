@@ -2,8 +2,7 @@
 
 Every function returns a tidy DataFrame with the columns of `evaluate.score`, including `correct`:
 the per-example correctness (a numpy bool array) that `worst_case` needs to count an image as robust
-only when it survives every attack. Drop `correct` (`without_examples`) before
-saving a table.
+only when it survives every attack. Drop `correct` (`without_examples`) before saving a table.
 
 Rows evaluated on `head(data, n)` prefixes of one fixed subset can be combined per example.
 """
