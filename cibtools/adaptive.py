@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from .data import TensorData
-from .evaluate import AttackSpec, authors_protocol, craft_all, prediction_mode, robust_accuracy, score
+from .evaluate import AttackSpec, authors_protocol, craft_all, prediction, prediction_mode, robust_accuracy, score
 
 
 def head(data: TensorData, n: int | None) -> TensorData:
@@ -28,25 +28,6 @@ def head(data: TensorData, n: int | None) -> TensorData:
     if n is None or n >= len(data):
         return data
     return TensorData(data.images[:n], data.labels[:n], data.name, data.split)
-
-
-@contextlib.contextmanager
-def prediction(model: nn.Module, mode: str | None = None, samples: int | None = None) -> Iterator[nn.Module]:
-    """Temporarily set a model's prediction mode (`mean`/`sample`) and/or its number of random
-    passes (`predict_samples`: bottleneck draws, or CiiV's fixation loops); restored afterwards.
-    A deterministic model is left as it is."""
-    if not getattr(model, "stochastic", False):
-        yield model
-        return
-    old_mode, old_samples = model.predict_mode, model.predict_samples
-    try:
-        if mode is not None:
-            model.predict_mode = mode
-        if samples is not None:
-            model.predict_samples = samples
-        yield model
-    finally:
-        model.predict_mode, model.predict_samples = old_mode, old_samples
 
 
 @contextlib.contextmanager

@@ -34,9 +34,7 @@ def check_eps(eps: float | torch.Tensor, norm: str = "linf") -> None:
 
 def _budget(eps: float | torch.Tensor, x: torch.Tensor) -> float | torch.Tensor:
     """eps as a float, or a per-example tensor shaped to broadcast over x (one budget per image)."""
-    if not torch.is_tensor(eps):
-        return float(eps)
-    if eps.dim() == 0:
+    if not torch.is_tensor(eps) or eps.dim() == 0:
         return float(eps)
     if eps.shape[0] != x.shape[0]:
         raise ValueError(f"eps has {eps.shape[0]} entries for {x.shape[0]} images: give one per image.")
@@ -87,7 +85,7 @@ def input_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str
 def _project(x_adv: torch.Tensor, x: torch.Tensor, eps: float | torch.Tensor, norm: str) -> torch.Tensor:
     delta = x_adv - x
     if norm == "linf":
-        delta = torch.minimum(torch.maximum(delta, -eps), eps) if torch.is_tensor(eps) else delta.clamp(-eps, eps)
+        delta = delta.clamp(-eps, eps)  # eps: a float or a per-image tensor
     else:
         norms = delta.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *[1] * (x.dim() - 1))
         delta = delta * (eps / norms).clamp(max=1.0)

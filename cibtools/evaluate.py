@@ -1,8 +1,10 @@
 """Evaluation: robust accuracy as a tidy table, eps sweeps (Fig. 4), and the Sec. 4.6 sanity checks."""
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
+from typing import Iterator
 
 import pandas as pd
 import torch
@@ -131,6 +133,25 @@ def score(model: nn.Module, data: TensorData, spec: AttackSpec, x_adv: torch.Ten
     if per_example:
         row["correct"] = correct.cpu().numpy()
     return row
+
+
+@contextlib.contextmanager
+def prediction(model: nn.Module, mode: str | None = None, samples: int | None = None) -> Iterator[nn.Module]:
+    """Temporarily set a model's prediction mode (`mean`/`sample`) and/or its number of random
+    passes (`predict_samples`: bottleneck draws, or CiiV's fixation loops); restored afterwards.
+    A deterministic model is left as it is."""
+    if not getattr(model, "stochastic", False):
+        yield model
+        return
+    old_mode, old_samples = model.predict_mode, model.predict_samples
+    try:
+        if mode is not None:
+            model.predict_mode = mode
+        if samples is not None:
+            model.predict_samples = samples
+        yield model
+    finally:
+        model.predict_mode, model.predict_samples = old_mode, old_samples
 
 
 def robust_accuracy(

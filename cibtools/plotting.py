@@ -23,8 +23,15 @@ def save_figure(fig: plt.Figure, name: str, profile: str) -> Path:
     return path
 
 
-def widgets_wanted() -> bool:
-    """False in a headless run (the runner sets CIB_HEADLESS=1): notebooks then keep their static
-    figures and skip the ipywidgets controls, which nobody could use there and which once left a
-    papermill run waiting forever on an idle kernel."""
-    return os.environ.get("CIB_HEADLESS", "") not in ("1", "true", "yes")
+def widgets():
+    """The `ipywidgets` module for a notebook's interactive controls, or None where there should be none:
+    in a headless run (the runner sets CIB_HEADLESS=1; nobody could use them there, and one once left a
+    papermill run waiting forever on an idle kernel) or when ipywidgets is not installed. Notebooks then
+    keep their static figures."""
+    if os.environ.get("CIB_HEADLESS", "") in ("1", "true", "yes"):
+        return None
+    try:
+        import ipywidgets
+    except ImportError:
+        return None
+    return ipywidgets

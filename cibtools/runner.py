@@ -66,7 +66,7 @@ def _missing_data(book: Path, profile: str) -> str | None:
 @contextlib.contextmanager
 def _headless() -> Iterator[None]:
     """CIB_HEADLESS=1 for the kernels started inside (they inherit it): no interactive widgets there
-    (`plotting.widgets_wanted`). The caller's environment is restored afterwards."""
+    (`plotting.widgets`). The caller's environment is restored afterwards."""
     before = os.environ.get("CIB_HEADLESS")
     os.environ["CIB_HEADLESS"] = "1"
     try:
@@ -87,8 +87,6 @@ def run_notebooks(
     log=print,
 ) -> list[dict]:
     """Execute the notebooks in order at `profile`; raise `NotebookFailed` at the first failure."""
-    import papermill as pm
-
     if profile not in PROFILES:
         raise ValueError(f"Unknown profile {profile!r}. Valid profiles: {', '.join(PROFILES)}.")
     out = Path(out_dir) if out_dir is not None else paths.runs_dir() / profile
@@ -96,29 +94,20 @@ def run_notebooks(
     books = list_notebooks(Path(folder), only)
     if not books:
         raise NotebookFailed(f"No notebooks named NN-*.ipynb in {folder}.")
-    timings = []
+    timings, merged = [], []
     for book in books:
         missing = _missing_data(book, profile)
         if missing:
             log(f"[{profile}] SKIPPED {book.name}: it needs {missing}, which is not in {paths.data_dir()} "
                 f"(and cannot be downloaded here). Place {CIFAR10_ARCHIVE} there to run it.")
-            timings.append({"notebook": book.name, "seconds": 0.0, "skipped": f"needs {missing}"})
-            continue
-        target = out / book.name
-        log(f"[{profile}] {book.name} ...")
-        start = time.perf_counter()
-        try:
-            with _headless():
-                pm.execute_notebook(str(book), str(target), parameters={"profile": profile}, kernel_name=kernel,
-                                    cwd=str(book.parent), log_output=False, progress_bar=False)
-        except Exception as err:  # noqa: BLE001 - papermill raises several types; all mean "failed"
-            cell = _failing_cell(target) if target.exists() else str(err).splitlines()[0]
-            raise NotebookFailed(f"{book.name} failed at {cell}. Executed copy: {target}") from err
-        seconds = time.perf_counter() - start
-        timings.append({"notebook": book.name, "seconds": round(seconds, 1)})
-        record_timings(out / "timings.json", timings[-1:])  # kept even if a later notebook fails
-        log(f"[{profile}] {book.name} done in {seconds:.1f} s")
-    merged = record_timings(out / "timings.json", timings)
+            entry = {"notebook": book.name, "seconds": 0.0, "skipped": f"needs {missing}"}
+        else:
+            log(f"[{profile}] {book.name} ...")
+            seconds = _execute(book, out / book.name, profile, kernel)
+            entry = {"notebook": book.name, "seconds": round(seconds, 1)}
+            log(f"[{profile}] {book.name} done in {seconds:.1f} s")
+        timings.append(entry)
+        merged = record_timings(out / "timings.json", [entry])  # kept even if a later notebook fails
     if Path(folder) == NOTEBOOKS_DIR and profile != "smoke":
         from .summary import write_summary
 
@@ -126,8 +115,24 @@ def run_notebooks(
     return timings
 
 
+def _execute(book: Path, target: Path, profile: str, kernel: str) -> float:
+    """Run one notebook headlessly with papermill; its wall time in seconds, or NotebookFailed."""
+    import papermill as pm
+
+    start = time.perf_counter()
+    try:
+        with _headless():
+            pm.execute_notebook(str(book), str(target), parameters={"profile": profile}, kernel_name=kernel,
+                                cwd=str(book.parent), log_output=False, progress_bar=False)
+    except Exception as err:  # noqa: BLE001 - papermill raises several types; all mean "failed"
+        cell = _failing_cell(target) if target.exists() else str(err).splitlines()[0]
+        raise NotebookFailed(f"{book.name} failed at {cell}. Executed copy: {target}") from err
+    return time.perf_counter() - start
+
+
 def record_timings(path: Path, timings: list[dict]) -> list[dict]:
-    """Merge this run's timings into `path` (one entry per notebook, the latest run wins), sorted by name.
+    """Merge `timings` (just finished, stamped now) into `path`: one entry per notebook, the latest
+    run wins, sorted by name.
 
     Runs with `--only` thus add to the record of earlier runs instead of erasing it.
     """

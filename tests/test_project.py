@@ -66,11 +66,11 @@ def test_runner_injects_the_profile(tmp_path):
     books = tmp_path / "nbs"
     books.mkdir()
     _write(books, "01-write.ipynb", ['profile = "quick"', "open('profile.txt', 'w').write(profile)",
-                                     "from cibtools.plotting import widgets_wanted\n"
-                                     "open('widgets.txt', 'w').write(str(widgets_wanted()))"])
+                                     "from cibtools.plotting import widgets\n"
+                                     "open('widgets.txt', 'w').write(str(widgets()))"])
     timings = run_notebooks("smoke", folder=books, out_dir=tmp_path / "out", log=lambda *_: None)
     assert (books / "profile.txt").read_text() == "smoke" and timings[0]["notebook"] == "01-write.ipynb"
-    assert (books / "widgets.txt").read_text() == "False"  # headless: notebooks skip their widgets
+    assert (books / "widgets.txt").read_text() == "None"  # headless: notebooks skip their widgets
     assert "CIB_HEADLESS" not in os.environ  # and the caller's environment is left as it was
     assert json.loads((tmp_path / "out" / "timings.json").read_text())[0]["notebook"] == "01-write.ipynb"
 
@@ -110,3 +110,12 @@ def test_partial_runs_merge_their_timings(tmp_path):
     merged = record_timings(path, [{"notebook": "04-b.ipynb", "seconds": 2.0}, {"notebook": "01-c.ipynb", "seconds": 1.0}])
     assert [t["notebook"] for t in merged] == ["01-c.ipynb", "03-a.ipynb", "04-b.ipynb"]
     assert [t["seconds"] for t in merged] == [1.0, 5.0, 2.0]
+
+
+def test_widgets_only_outside_headless_runs(monkeypatch):
+    from cibtools.plotting import widgets
+
+    monkeypatch.delenv("CIB_HEADLESS", raising=False)
+    assert widgets() is not None and hasattr(widgets(), "interact")  # ipywidgets is a dependency
+    monkeypatch.setenv("CIB_HEADLESS", "1")
+    assert widgets() is None
