@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, fields, replace
 
+from . import losses
 from .data import check_name
 
 METHODS = ("baseline", "mixup", "rs", "ciiv", "vib", "causalib", "at_fgsm", "at_pgd")
@@ -20,8 +22,10 @@ METHOD_LABELS = {
 VIB_METHODS = ("vib", "causalib")
 # Attack budgets of Sec. 4.1.3: 50/255 on MNIST and FashionMNIST, 8/255 on CIFAR-10.
 PAPER_EPS = {"mnist": 50 / 255, "fashion_mnist": 50 / 255, "cifar10": 8 / 255, "fake_cifar10": 8 / 255}
+ARCHS = ("mlp", "alexnet")
+BOTTLENECKS = ("alemi", "authors")
 _METHOD_FIELDS = {
-    "alpha": VIB_METHODS, "k": VIB_METHODS, "train_samples": VIB_METHODS,
+    "alpha": VIB_METHODS, "k": VIB_METHODS, "train_samples": VIB_METHODS, "bottleneck": VIB_METHODS,
     "beta": ("causalib",), "causal_variant": ("causalib",), "causal_instrument": ("causalib",),
     "causal_response": ("causalib",), "causal_n_draws": ("causalib",), "causal_norm": ("causalib",),
     "causal_pair_reduction": ("causalib",),
@@ -46,6 +50,14 @@ class TrainConfig:
     The paper gives no learning rate: the default 1e-4 is Alemi et al.'s VIB rate and the rate of the
     public code that appears to be the authors'. `lr_decay=0.97` applies Alemi's decay every 2 epochs.
     alpha defaults to the paper's best per method (VIB 0.01, CausalIB 0.05); beta = 0.05.
+
+    `bottleneck` (VIB/CausalIB): `alemi` (default; Alemi et al.'s head, one Linear to mu and
+    softplus(raw - 5) sigma) or `authors` (the head of the public code that appears to be the
+    authors': inputs rescaled to [-1, 1], two 1024-512-K heads, raw sigma, its loss divided by ln 2;
+    see `models.AuthorsBottleneck` and `train.training_loss`). `adam_beta1` and `ema_decay` describe
+    the optimiser: Alemi et al. trained with beta1 = 0.5, lr decay 0.97 every 2 epochs and evaluated
+    an exponential moving average (0.999) of the weights.
+    Every field is validated when the config is made (`ValueError` naming the field and what is valid).
     """
 
     method: str
@@ -57,7 +69,10 @@ class TrainConfig:
     lr_decay: float | None = None
     seed: int = 0
     train_limit: int | None = None
+    adam_beta1: float = 0.9
+    ema_decay: float | None = None
     # VIB / CausalIB
+    bottleneck: str | None = "alemi"
     k: int | None = 256
     alpha: float | None = None
     train_samples: int | None = 1
@@ -81,12 +96,52 @@ class TrainConfig:
     at_eps: float | None = None
     at_steps: int | None = 20
 
+    def __post_init__(self) -> None:
+        self._validate()
+
+    def _validate(self) -> None:
+        """Raise ValueError naming the first field that is out of range (unused fields may be None)."""
+        check_method(self.method)
+        if self.dataset is None:
+            raise ValueError("dataset must be one of: mnist, fashion_mnist, cifar10 (got None).")
+        check_name(self.dataset)
+        _choice("arch", self.arch, ARCHS)
+        _integer("epochs", self.epochs, 1)
+        _integer("batch_size", self.batch_size, 1)
+        _number("lr", self.lr, low=0.0, low_open=True)
+        _number("adam_beta1", self.adam_beta1, low=0.0, high=1.0, high_open=True)
+        _integer("seed", self.seed, 0)
+        for name in ("train_limit", "k", "train_samples", "causal_n_draws", "ciiv_loops", "ciiv_inner", "at_steps"):
+            value = getattr(self, name)
+            if value is not None:
+                _integer(name, value, 2 if name == "causal_n_draws" else 1)
+        for name in ("lr_decay", "ema_decay"):
+            value = getattr(self, name)
+            if value is not None:
+                _number(name, value, low=0.0, high=1.0, low_open=True, high_open=name == "ema_decay")
+        for name in ("alpha", "beta", "ciiv_w_reg", "at_eps", "ciiv_aug_weight"):
+            value = getattr(self, name)
+            if value is not None:
+                _number(name, value, low=0.0, high=1.0 if name == "at_eps" else None)
+        for name in ("mixup_alpha", "rs_sigma"):
+            value = getattr(self, name)
+            if value is not None:
+                _number(name, value, low=0.0, low_open=True)
+        choices = {"bottleneck": BOTTLENECKS, "causal_variant": losses.CAUSAL_VARIANTS,
+                   "causal_instrument": losses.INSTRUMENTS, "causal_response": losses.RESPONSES,
+                   "causal_norm": losses.NORMS, "causal_pair_reduction": losses.PAIR_REDUCTIONS,
+                   "ciiv_norm": ("l1", "l2", "smooth_l1")}
+        for name, valid in choices.items():
+            value = getattr(self, name)
+            if value is not None:
+                _choice(name, value, valid)
+        if self.bottleneck == "authors" and self.arch != "mlp":
+            raise ValueError("bottleneck='authors' is the authors' MLP head: use arch='mlp'.")
+
     def resolved(self) -> "TrainConfig":
         """Validated copy with method defaults filled in and unused fields set to None."""
         method = check_method(self.method)
         dataset = check_name(self.dataset)
-        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
-            raise ValueError("epochs and batch_size must be >= 1 and lr > 0.")
         changes: dict = {"method": method, "dataset": dataset}
         if method in VIB_METHODS and self.alpha is None:
             changes["alpha"] = 0.01 if method == "vib" else 0.05
@@ -95,12 +150,9 @@ class TrainConfig:
         for name, users in _METHOD_FIELDS.items():
             if method not in users:
                 changes[name] = None
-        cfg = replace(self, **changes)
-        if cfg.ciiv_norm is not None and cfg.ciiv_norm not in ("l1", "l2", "smooth_l1"):
-            raise ValueError(f"Unknown ciiv_norm {cfg.ciiv_norm!r}. Valid: l1, l2, smooth_l1.")
-        if cfg.alpha is not None and cfg.alpha < 0 or cfg.beta is not None and cfg.beta < 0:
-            raise ValueError("alpha and beta must be >= 0.")
-        return cfg
+            elif getattr(self, name) is None and name in _REQUIRED:
+                raise ValueError(f"{name} must be set for method {method!r}.")
+        return replace(self, **changes)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -117,3 +169,34 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"Unknown TrainConfig fields: {sorted(unknown)}.")
         return cls(**d)
+
+
+# Fields a method that uses them cannot leave unset (None would silently fall back to a default).
+_REQUIRED = ("k", "train_samples", "bottleneck", "beta", "causal_variant", "causal_instrument", "causal_response",
+             "causal_n_draws", "causal_norm", "causal_pair_reduction", "mixup_alpha", "rs_sigma", "ciiv_loops",
+             "ciiv_w_reg", "ciiv_aug_weight", "ciiv_inner", "ciiv_norm", "at_steps")
+
+
+def _choice(name: str, value, valid: tuple[str, ...]) -> None:
+    if value not in valid:
+        raise ValueError(f"Unknown {name} {value!r}. Valid: {', '.join(valid)}.")
+
+
+def _integer(name: str, value, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
+
+
+def _number(name: str, value, low: float | None = None, high: float | None = None,
+            low_open: bool = False, high_open: bool = False) -> None:
+    """A finite real number in the given range (open or closed at each end)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        lo = "" if low is None else f"{'>' if low_open else '>='} {low}"
+        hi = "" if high is None else f"{'<' if high_open else '<='} {high}"
+        rng = " and ".join(part for part in (lo, hi) if part)
+        raise ValueError(f"{name} must be a finite number{' ' + rng if rng else ''}, got {value!r}.")

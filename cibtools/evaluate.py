@@ -183,6 +183,44 @@ def robust_accuracy(
     return pd.DataFrame(rows)
 
 
+def white_box(eps: float, steps: int = 20, eot: int = 1) -> list[AttackSpec]:
+    """Table 1/2's white-box columns at `eps`: clean, FGSM and PGD-`steps` (with EOT-`eot` gradients)."""
+    return [AttackSpec("clean"), AttackSpec("fgsm", eps, eot=eot), AttackSpec("pgd", eps, steps=steps, eot=eot)]
+
+
+def mean_then_sample(model: nn.Module, data: TensorData, eps_values: list[float], method: str = "",
+                     steps: int = 20, eot: int = 4, extra: list[AttackSpec] = (),
+                     surrogate: nn.Module | None = None, sample: bool = True) -> pd.DataFrame:
+    """Table 1's rows for one model: clean, FGSM and PGD-`steps` at each eps (plus `extra` specs, e.g.
+    black-box ones with `surrogate`) in the model's `mean` (or only, deterministic) prediction, then,
+    for a model with a random forward pass and `sample=True`, the same in `sample` mode with EOT-`eot`
+    gradients. `clean` is scored once per mode."""
+    def specs(eot_: int) -> list[AttackSpec]:
+        out = [AttackSpec("clean")]
+        for eps in eps_values:
+            out += white_box(eps, steps, eot_)[1:]
+        return out + list(extra)
+
+    frames = []
+    with prediction(model, "mean"):
+        frames.append(robust_accuracy(model, data, specs(1), method=method, surrogate=surrogate))
+    if sample and getattr(model, "stochastic", False):
+        with prediction(model, "sample"):
+            frames.append(robust_accuracy(model, data, specs(eot), method=method, surrogate=surrogate))
+    return pd.concat(frames, ignore_index=True)
+
+
+def authors_rows(model: nn.Module, data: TensorData, eps_values: list[float], method: str = "") -> pd.DataFrame:
+    """The evaluation of the public code that appears to be the authors': the model's `sample`
+    prediction, FGSM without random start and PGD-40 (step 0.01, random start), both maximising
+    cross-entropy applied to the returned probabilities, one random forward pass per step."""
+    specs = [AttackSpec("clean")]
+    for eps in eps_values:
+        specs += [AttackSpec("fgsm", eps, loss="ce_on_softmax"), authors_protocol(eps)]
+    with prediction(model, "sample"):
+        return robust_accuracy(model, data, specs, method=method, protocol="authors")
+
+
 def eps_sweep(model: nn.Module, data: TensorData, kind: str, eps_values: list[float], method: str = "",
               **spec_kwargs) -> pd.DataFrame:
     """Accuracy against eps for one attack kind (Fig. 4's unbounded-attack curves)."""

@@ -5,6 +5,7 @@ Choices the paper leaves open are explicit arguments of `causal_loss`, documente
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import torch
@@ -13,16 +14,18 @@ import torch.nn.functional as F
 CAUSAL_VARIANTS = ("paper", "authors")
 INSTRUMENTS = ("scaled", "reparam")
 RESPONSES = ("logits", "probs")
-NORMS = ("l1", "l2")
+NORMS = ("l1", "l2", "smooth_l1")  # smooth_l1: Huber, as CiiV's and the authors' code
 PAIR_REDUCTIONS = ("mean", "sum")
 
 
-def kl_to_standard_normal(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+def kl_to_standard_normal(mu: torch.Tensor, sigma: torch.Tensor, sigma_floor: float | None = None) -> torch.Tensor:
     """Closed-form KL[N(mu, diag sigma^2) || N(0, I)] per example (Eq. 4's second term), shape (B,).
 
-    KL = 1/2 * sum_k (mu_k^2 + sigma_k^2 - 1 - 2 log sigma_k).
+    KL = 1/2 * sum_k (mu_k^2 + sigma_k^2 - 1 - 2 log sigma_k). With `sigma_floor` the log term uses
+    log(clamp(sigma, sigma_floor)), as the authors' code does with its raw (possibly negative) sigma.
     """
-    return 0.5 * (mu.pow(2) + sigma.pow(2) - 1.0 - 2.0 * torch.log(sigma)).sum(dim=-1)
+    log_sigma = torch.log(sigma if sigma_floor is None else sigma.clamp_min(sigma_floor))
+    return 0.5 * (mu.pow(2) + sigma.pow(2) - 1.0 - 2.0 * log_sigma).sum(dim=-1)
 
 
 def kl_monte_carlo(mu: torch.Tensor, sigma: torch.Tensor, n: int) -> torch.Tensor:
@@ -39,13 +42,17 @@ def sampled_cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.repeat(s))
 
 
-def vib_loss(logits: torch.Tensor, y: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor, alpha: float):
+def vib_loss(logits: torch.Tensor, y: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor, alpha: float,
+             sigma_floor: float | None = None, bits: bool = False):
     """VIB objective (Eq. 4 / 23): CE over S samples + alpha * KL(N(mu, sigma^2) || N(0, I)).
 
-    Returns (total, ce, kl), each a scalar tensor (KL is the batch mean).
+    Returns (total, ce, kl), each a scalar tensor (KL is the batch mean). `bits` divides CE and KL
+    by ln 2 (the authors' code); `sigma_floor`: see `kl_to_standard_normal`.
     """
     ce = sampled_cross_entropy(logits, y)
-    kl = kl_to_standard_normal(mu, sigma).mean()
+    kl = kl_to_standard_normal(mu, sigma, sigma_floor).mean()
+    if bits:
+        ce, kl = ce / math.log(2), kl / math.log(2)
     return ce + alpha * kl, ce, kl
 
 

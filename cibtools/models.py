@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 PREDICT_MODES = ("mean", "sample")
+HEADS = ("linear", "vib", "authors")
 
 
 class GaussianBottleneck(nn.Module):
@@ -39,6 +40,44 @@ class GaussianBottleneck(nn.Module):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z)
+
+    @staticmethod
+    def combine_samples(logits: torch.Tensor) -> torch.Tensor:
+        """The sampled prediction: log of the softmax averaged over draws, (n, B, C) -> (B, C)."""
+        return average_softmax_logits(logits)
+
+
+class AuthorsBottleneck(GaussianBottleneck):
+    """The bottleneck of the public code that appears to be the authors' (HydrogenWasser/CausalIB).
+
+    Mean and std heads are each Linear(in, 512) -> ReLU -> Linear(512, K); the std head's output is
+    used as it is (no softplus, so it may be negative: z = mu + sigma * eps has the same law as with
+    |sigma|). Their forward pass returns softmax(mean over the draws of the logits): `combine_samples`
+    returns its log, so that this model too returns logits (the probabilities are its softmax).
+    """
+
+    def __init__(self, in_features: int, k: int = 256, n_classes: int = 10, width: int = 512) -> None:
+        nn.Module.__init__(self)
+        self.k = k
+        self.mean_head = nn.Sequential(nn.Linear(in_features, width), nn.ReLU(), nn.Linear(width, k))
+        self.std_head = nn.Sequential(nn.Linear(in_features, width), nn.ReLU(), nn.Linear(width, k))
+        self.decoder = nn.Linear(k, n_classes)
+
+    def stats(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and raw (possibly negative) standard deviation, each (B, K)."""
+        return self.mean_head(h), self.std_head(h)
+
+    @staticmethod
+    def combine_samples(logits: torch.Tensor) -> torch.Tensor:
+        """log softmax(mean over draws of the logits), (n, B, C) -> (B, C), as the authors predict."""
+        return F.log_softmax(logits.mean(0), dim=-1)
+
+
+class SignedInput(nn.Module):
+    """Rescales images from [0, 1] to [-1, 1] (x * 2 - 1), as the authors' encoder does first."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * 2.0 - 1.0
 
 
 class LinearHead(nn.Module):
@@ -160,7 +199,7 @@ class Classifier(nn.Module):
         if self.input_sampler is not None:
             _, logits, r = self.sampled_inputs_logits(x, self.predict_samples)
             return self.input_sampler.combine(logits, r)
-        return average_softmax_logits(self.sample_logits(x, self.predict_samples))
+        return self.head.combine_samples(self.sample_logits(x, self.predict_samples))
 
 
 def average_softmax_logits(logits: torch.Tensor) -> torch.Tensor:
@@ -177,7 +216,9 @@ def build_model(
     predict_mode: str = "mean",
     predict_samples: int = 12,
 ) -> Classifier:
-    """A `Classifier` for `arch` in {mlp, alexnet} with a `linear` or `vib` head."""
+    """A `Classifier` for `arch` in {mlp, alexnet} with a `linear`, `vib` (Alemi et al.) or `authors`
+    head (the bottleneck of the public code that appears to be the authors', whose encoder first
+    rescales inputs to [-1, 1])."""
     builders: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
         "mlp": (lambda: mlp_encoder(784, 1024), (1, 28, 28)),
         "alexnet": (lambda: alexnet32_encoder(1024), (3, 32, 32)),
@@ -189,9 +230,14 @@ def build_model(
         head_module: nn.Module = LinearHead(1024, n_classes)
     elif head == "vib":
         head_module = GaussianBottleneck(1024, k, n_classes)
+    elif head == "authors":
+        head_module = AuthorsBottleneck(1024, k, n_classes)
     else:
-        raise ValueError(f"Unknown head {head!r}. Valid: linear, vib.")
-    return Classifier(make_encoder(), head_module, shape, input_sampler, predict_mode, predict_samples)
+        raise ValueError(f"Unknown head {head!r}. Valid: {', '.join(HEADS)}.")
+    encoder = make_encoder()
+    if head == "authors":
+        encoder = nn.Sequential(SignedInput(), *encoder)
+    return Classifier(encoder, head_module, shape, input_sampler, predict_mode, predict_samples)
 
 
 class RetinotopicMask(nn.Module):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -30,7 +31,9 @@ def model_for(cfg: TrainConfig) -> Classifier:
     VIB and CausalIB default to `mean` and can be switched to `sample`.
     """
     cfg = cfg.resolved()
-    head = "vib" if cfg.method in ("vib", "causalib") else "linear"
+    head = "linear"
+    if cfg.method in ("vib", "causalib"):
+        head = "authors" if cfg.bottleneck == "authors" else "vib"
     sampler, mode, n_pred = None, "mean", 12
     if cfg.method == "rs":
         sampler, mode, n_pred = GaussianNoise(cfg.rs_sigma), "sample", 16
@@ -46,7 +49,10 @@ def training_loss(model: Classifier, cfg: TrainConfig, x: torch.Tensor, y: torch
     if m in ("vib", "causalib"):
         mu, sigma = model.head.stats(model.encoder(x))
         logits = model.head.decode(model.head.sample(mu, sigma, cfg.train_samples))
-        total, ce, kl = losses.vib_loss(logits, y, mu, sigma, cfg.alpha)
+        if cfg.bottleneck == "authors":  # raw sigma (log clamped at 1e-8), CE and KL in bits
+            total, ce, kl = losses.vib_loss(logits, y, mu, sigma, cfg.alpha, sigma_floor=1e-8, bits=True)
+        else:
+            total, ce, kl = losses.vib_loss(logits, y, mu, sigma, cfg.alpha)
         terms = {"ce": ce, "kl": kl}
         if m == "causalib":
             causal = losses.causal_loss(model.head.decode, mu, sigma, causal_config(cfg))
@@ -84,6 +90,10 @@ def causal_config(cfg: TrainConfig) -> losses.CausalConfig:
     )
 
 
+class TrainingError(FloatingPointError):
+    """The training loss became NaN or infinite; nothing was cached."""
+
+
 @dataclass
 class TrainResult:
     model: Classifier
@@ -91,10 +101,19 @@ class TrainResult:
     history: list[dict] = field(default_factory=list)
     device: str = "cpu"
     from_cache: bool = False
+    snapshots: dict[int, dict[str, torch.Tensor]] = field(default_factory=dict)  # epoch -> state_dict
 
     @property
     def train_seconds(self) -> float:
         return sum(h["seconds"] for h in self.history)
+
+
+def _save_state(path: Path, state: dict) -> None:
+    """Write a resume state atomically (temporary file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
 
 
 def train(
@@ -103,11 +122,20 @@ def train(
     data: TensorData | None = None,
     progress: bool = True,
     mixed_precision: bool | None = None,
+    state_path: Path | None = None,
+    snapshot_epochs: tuple[int, ...] = (),
 ) -> TrainResult:
     """Train the model `cfg` describes with Adam (fused on CUDA), batches by index on the device.
 
     On CUDA the convolutional AlexNet runs in channels-last layout with bfloat16 autocast (no loss
     scaling needed; `mixed_precision=False` turns it off). The MLP and every CPU run stay in float32.
+    With `cfg.ema_decay` the returned model holds the moving average of the weights.
+
+    `state_path` makes training resumable: after every epoch the model, optimiser, scheduler, moving
+    average, random-number states and history are written there (atomically), and a later call with
+    the same config continues from the last saved epoch, on the CPU bit for bit as if never stopped.
+    `snapshot_epochs` keeps a copy of the (averaged) weights after those epochs in `result.snapshots`.
+    A loss that becomes NaN or infinite raises `TrainingError` naming the epoch and step.
     """
     cfg = cfg.resolved()
     device = torch.device(device) if device is not None else default_device()
@@ -122,33 +150,87 @@ def train(
     if fast_gpu:
         model = model.to(memory_format=torch.channels_last)
         data = TensorData(data.images.contiguous(memory_format=torch.channels_last), data.labels, data.name, data.split)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=device.type == "cuda")
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(cfg.adam_beta1, 0.999), fused=device.type == "cuda")
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=cfg.lr_decay) if cfg.lr_decay else None
+    params = [p for p in model.parameters()]
+    ema = [p.detach().clone() for p in params] if cfg.ema_decay else None
     gen = torch.Generator().manual_seed(cfg.seed)
+    history: list[dict] = []
+    snapshots: dict[int, dict[str, torch.Tensor]] = {}
+    if state_path is not None and Path(state_path).exists():
+        state = torch.load(state_path, map_location=device, weights_only=True)
+        if state.get("config") != cfg.as_dict():
+            raise ValueError(f"Resume state {state_path} belongs to another config; delete it to start over.")
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        if sched is not None:
+            sched.load_state_dict(state["scheduler"])
+        if ema is not None:
+            for e, saved in zip(ema, state["ema"]):
+                e.copy_(saved)
+        gen.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        if device.type == "cuda" and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"], device)
+        history, snapshots = state["history"], state["snapshots"]
     n, bs = len(data), cfg.batch_size
     n_batches = max(n // bs, 1)
-    history = []
-    bar = tqdm(range(cfg.epochs), desc=f"{cfg.method}/{cfg.dataset}", disable=not progress, leave=False)
+    bar = tqdm(range(len(history), cfg.epochs), desc=f"{cfg.method}/{cfg.dataset}", disable=not progress, leave=False)
     for epoch in bar:
         model.train()
         start = time.perf_counter()
         perm = torch.randperm(n, generator=gen).to(device)
         sums: dict[str, torch.Tensor] = {}
+        first_bad = torch.full((), -1, device=device)
         for b in range(n_batches):
             idx = perm[b * bs:(b + 1) * bs]
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                 loss, terms = training_loss(model, cfg, data.images[idx], data.labels[idx])
+            bad = ~torch.isfinite(loss.detach())
+            first_bad = torch.where(bad & (first_bad < 0), torch.full_like(first_bad, b), first_bad)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if ema is not None:
+                with torch.no_grad():
+                    torch._foreach_lerp_(ema, [p.detach() for p in params], 1.0 - cfg.ema_decay)
             for name, value in terms.items():
                 sums[name] = sums.get(name, 0.0) + value.detach()
+        if int(first_bad) >= 0:
+            raise TrainingError(
+                f"The {cfg.method} training loss became NaN or infinite at epoch {epoch + 1}, step "
+                f"{int(first_bad) + 1} of {n_batches}; nothing was cached. Lower lr or check alpha/beta "
+                f"and the data.")
         if sched is not None:
             sched.step()
         row = {name: float(total) / n_batches for name, total in sums.items()}
         row.update(epoch=epoch + 1, seconds=time.perf_counter() - start)
         history.append(row)
         bar.set_postfix(loss=f"{row['loss']:.3f}", acc=f"{row['acc']:.3f}")
+        if epoch + 1 in snapshot_epochs:
+            weights = ema if ema is not None else params
+            snapshots[epoch + 1] = _state_with(model, weights)
+        if state_path is not None:
+            _save_state(Path(state_path), {
+                "config": cfg.as_dict(), "model": model.state_dict(), "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict() if sched is not None else None, "ema": ema,
+                "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+                "history": history, "snapshots": snapshots,
+            })
     opt.zero_grad(set_to_none=True)  # free the gradients; attacks must leave them untouched
+    if ema is not None:
+        with torch.no_grad():
+            for p, e in zip(params, ema):
+                p.copy_(e)
     model.eval()
-    return TrainResult(model, cfg, history, str(device))
+    return TrainResult(model, cfg, history, str(device), snapshots=snapshots)
+
+
+def _state_with(model: Classifier, weights: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A CPU copy of the model's state_dict with its parameters replaced by `weights` (e.g. the EMA)."""
+    names = [name for name, _ in model.named_parameters()]
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    for name, w in zip(names, weights):
+        state[name] = w.detach().cpu().clone()
+    return state

@@ -1,0 +1,259 @@
+"""Table 1 at the paper's own settings (50 epochs, batch 100, seeds 0-2, all 10,000 test images), in
+resumable shards whose rows go to `results/paper_settings/table1.csv`.
+
+A shard is one trained model, `<method>-<variant>-<dataset>-s<seed>`:
+- `ours`: our models (Alemi et al.'s bottleneck, Adam lr 1e-4), Baseline / VIB (alpha 0.01) /
+  CausalIB (alpha = beta = 0.05, L1), MNIST and FashionMNIST, seeds 0, 1, 2 (18 shards, part 1);
+- `authors`: the bottleneck of the public code that appears to be the authors' (`bottleneck="authors"`,
+  12 draws, CE and KL in bits, for CausalIB their regulariser with w_reg = 0.2 and smooth-L1),
+  VIB and CausalIB, both datasets, seed 0 (4 shards, part 2);
+- `alemi`: VIB trained as Alemi et al. trained theirs (Adam beta1 = 0.5, lr x 0.97 every 2 epochs,
+  weights' moving average 0.999 evaluated), MNIST, seed 0 (1 shard, part 2);
+- `extra` (run only on a CUDA device, or when named): the other methods of Table 1 at 50 epochs.
+
+Each shard trains (resuming from its last saved epoch, optimiser state included, from
+`<cache>/paper_settings/<shard>.state.pt`), then evaluates at eps = 8, 16 and 50/255: clean, FGSM and
+PGD-20 in the model's `mean` (or deterministic) prediction; for VIB/CausalIB also in `sample` mode
+with EOT-4 gradients, the authors' protocol (FGSM and PGD-40 step 0.01 on CE of the probabilities,
+one random pass per step), and for the seed-0 MNIST shards the same at 50/255 on the epoch-4 weights
+(the factor "4 vs 50 epochs"). Only then does it append all its rows at once (under a file lock,
+written to a temporary file and renamed), so an interrupted shard leaves no rows; a shard whose rows
+are present is skipped.
+
+    python -m cibtools.paper_settings status             # what is done, what is left
+    python -m cibtools.paper_settings run                # every missing shard, in order
+    python -m cibtools.paper_settings run vib-ours-mnist-s1   # one shard (names from `status`)
+    # a cluster runs shards side by side, e.g. a Slurm job array over the shard indices:
+    sbatch --array=0-22 --wrap 'python -m cibtools.paper_settings run --index $SLURM_ARRAY_TASK_ID'
+
+Shard times on this project's 2-core CPU, one thread (the other core busy), 50 epochs and the full
+evaluation: see the `seconds`/`train_seconds` columns of the CSV and the README ("Paper settings").
+"""
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from . import paths
+from .cache import checkpoint_path, save_checkpoint
+from .config import TrainConfig
+from .data import load_dataset
+from .evaluate import authors_rows, mean_then_sample
+from .results import git_commit
+from .train import default_device, model_for, train
+
+EPS_255 = (8, 16, 50)
+SNAPSHOT_EPOCH = 4  # the quick profile's training length, evaluated on the seed-0 MNIST shards
+VARIANTS = {
+    "ours": {},
+    "authors": dict(bottleneck="authors", train_samples=12),
+    "alemi": dict(adam_beta1=0.5, lr_decay=0.97, ema_decay=0.999),
+}
+AUTHORS_CAUSAL = dict(causal_variant="authors", causal_norm="smooth_l1", beta=0.2)  # their w_reg = 0.2
+CSV_COLUMNS = ["shard", "part", "method", "variant", "dataset", "seed", "epochs", "mode", "protocol", "attack",
+               "kind", "eps_255", "steps", "eot", "loss", "accuracy", "n", "seconds", "train_seconds",
+               "device", "device_name", "threads", "torch", "commit", "finished"]
+
+
+@dataclass(frozen=True)
+class Shard:
+    method: str
+    variant: str
+    dataset: str
+    seed: int
+    part: str  # "1", "2" or "extra"
+
+    @property
+    def name(self) -> str:
+        return f"{self.method}-{self.variant}-{self.dataset}-s{self.seed}"
+
+    def config(self, epochs: int = 50, train_limit: int | None = None) -> TrainConfig:
+        extra = dict(VARIANTS[self.variant])
+        if self.variant == "authors" and self.method == "causalib":
+            extra.update(AUTHORS_CAUSAL)
+        return TrainConfig(self.method, self.dataset, epochs=epochs, seed=self.seed, train_limit=train_limit,
+                           **extra).resolved()
+
+
+def all_shards() -> list[Shard]:
+    """Every shard in the order `run` takes them: the authors' model and Alemi's optimiser on MNIST
+    first (what the factor table needs), then part 1 by dataset and seed, then the rest."""
+    datasets = ("mnist", "fashion_mnist")
+    out = [Shard("vib", "authors", "mnist", 0, "2"), Shard("causalib", "authors", "mnist", 0, "2"),
+           Shard("vib", "alemi", "mnist", 0, "2")]
+    for d in datasets:
+        out += [Shard(m, "ours", d, s, "1") for s in (0, 1, 2) for m in ("baseline", "vib", "causalib")]
+        if d == "mnist":
+            out += [Shard("vib", "authors", "fashion_mnist", 0, "2"), Shard("causalib", "authors", "fashion_mnist", 0, "2")]
+    out += [Shard(m, "ours", d, s, "extra") for d in datasets for m in ("mixup", "rs", "ciiv", "at_fgsm", "at_pgd")
+            for s in (0, 1, 2)]
+    return out
+
+
+def default_csv() -> Path:
+    """`results/paper_settings/table1.csv` (env `CIB_PAPER_SETTINGS_CSV` moves it)."""
+    value = os.environ.get("CIB_PAPER_SETTINGS_CSV")
+    return Path(value) if value else paths.REPO_ROOT / "results" / "paper_settings" / "table1.csv"
+
+
+def read_rows(csv: Path | None = None) -> pd.DataFrame:
+    """The committed rows (an empty frame with the columns when the file does not exist yet)."""
+    csv = Path(csv) if csv is not None else default_csv()
+    if not csv.exists():
+        return pd.DataFrame(columns=CSV_COLUMNS)
+    rows = pd.read_csv(csv)
+    missing = set(CSV_COLUMNS) - set(rows.columns)
+    if missing:
+        raise ValueError(f"{csv} lacks the columns {sorted(missing)}: it is not a paper-settings table "
+                         f"(restore it with `git checkout -- {csv}`).")
+    return rows
+
+
+def done_shards(csv: Path | None = None) -> set[str]:
+    return set(read_rows(csv)["shard"].unique())
+
+
+def append_rows(rows: pd.DataFrame, csv: Path) -> bool:
+    """Append one shard's rows under a lock, atomically; False (nothing written) if already present."""
+    csv.parent.mkdir(parents=True, exist_ok=True)
+    with open(csv.with_name(csv.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        old = read_rows(csv)
+        if set(rows["shard"]) & set(old["shard"]):
+            return False
+        table = pd.concat([old, rows[CSV_COLUMNS]], ignore_index=True) if len(old) else rows[CSV_COLUMNS]
+        tmp = csv.with_name(csv.name + ".tmp")
+        table.to_csv(tmp, index=False)
+        tmp.replace(csv)
+    return True
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{platform.machine()} CPU, {os.cpu_count()} cores"
+
+
+def evaluate_model(model, shard: Shard, test, eps_255=EPS_255) -> pd.DataFrame:
+    """All rows of one trained model (see the module docstring), with mode and protocol columns."""
+    eps = [e / 255 for e in eps_255]
+    frames = [mean_then_sample(model, test, eps, method=shard.method).assign(protocol="sound")]
+    if model.stochastic:
+        frames.append(authors_rows(model, test, eps, method=shard.method))
+    return pd.concat(frames, ignore_index=True)
+
+
+def run_shard(shard: Shard, csv: Path | None = None, device: torch.device | str | None = None,
+              epochs: int = 50, train_limit: int | None = None, test_limit: int | None = None,
+              cache: Path | None = None, progress: bool = False) -> pd.DataFrame | None:
+    """Train (or resume) and evaluate one shard and append its rows; None if its rows are present."""
+    csv = Path(csv) if csv is not None else default_csv()
+    if shard.name in done_shards(csv):
+        return None
+    device = torch.device(device) if device is not None else default_device()
+    cfg = shard.config(epochs, train_limit)
+    cache = Path(cache) if cache is not None else paths.cache_dir()
+    state = cache / "paper_settings" / f"{shard.name}-{cfg.key()}.state.pt"
+    snap = (SNAPSHOT_EPOCH,) if shard.dataset == "mnist" and shard.seed == 0 and epochs > SNAPSHOT_EPOCH else ()
+    result = train(cfg, device=device, progress=progress, state_path=state, snapshot_epochs=snap)
+    save_checkpoint(result, checkpoint_path(cfg, cache))  # later notebooks can load it (profile `paper`)
+    start = time.perf_counter()
+    torch.manual_seed(1000 + shard.seed)
+    test = load_dataset(shard.dataset, "test", device=device, limit=test_limit)
+    frames = [evaluate_model(result.model, shard, test).assign(epochs=len(result.history))]
+    if snap and result.model.stochastic:
+        early = model_for(cfg).to(device)
+        early.load_state_dict(result.snapshots[SNAPSHOT_EPOCH])
+        early.eval()
+        frames.append(evaluate_model(early, shard, test, eps_255=(50,)).assign(epochs=SNAPSHOT_EPOCH))
+    rows = pd.concat(frames, ignore_index=True)
+    rows = rows.assign(
+        shard=shard.name, part=shard.part, variant=shard.variant, seed=shard.seed,
+        train_seconds=round(result.train_seconds, 1), device=str(device), device_name=_device_name(device),
+        threads=torch.get_num_threads(), torch=str(torch.__version__), commit=git_commit(),
+        finished=time.strftime("%Y-%m-%d %H:%M:%S"),
+        mode=rows["mode"].str.replace(r"sample \(S=\d+\)", "sample", regex=True),
+    )
+    append_rows(rows, csv)
+    state.unlink(missing_ok=True)
+    print(f"{shard.name}: trained {result.train_seconds:.0f} s, evaluated {time.perf_counter() - start:.0f} s, "
+          f"{len(rows)} rows -> {csv}", flush=True)
+    return rows
+
+
+def status(csv: Path | None = None, include_extra: bool = False) -> pd.DataFrame:
+    """One line per shard: index, name, part, done or not, and for done ones their time and device."""
+    rows = read_rows(csv)
+    lines = []
+    for i, s in enumerate(all_shards()):
+        if s.part == "extra" and not include_extra:
+            continue
+        mine = rows[rows["shard"] == s.name]
+        lines.append({"index": i, "shard": s.name, "part": s.part, "done": len(mine) > 0,
+                      "train_s": float(mine["train_seconds"].iloc[0]) if len(mine) else None,
+                      "eval_s": float(mine["seconds"].sum()) if len(mine) else None,
+                      "device": mine["device_name"].iloc[0] if len(mine) else ""})
+    return pd.DataFrame(lines)
+
+
+def _select(args, device: torch.device) -> list[Shard]:
+    shards = all_shards()
+    if args.index is not None:
+        if not 0 <= args.index < len(shards):
+            raise SystemExit(f"--index must be in 0..{len(shards) - 1}; `status --all` lists the shards.")
+        return [shards[args.index]]
+    if args.shards:
+        by_name = {s.name: s for s in shards}
+        unknown = [n for n in args.shards if n not in by_name]
+        if unknown:
+            raise SystemExit(f"Unknown shard(s) {', '.join(unknown)}; `status --all` lists the names.")
+        return [by_name[n] for n in args.shards]
+    return [s for s in shards if s.part != "extra" or device.type == "cuda"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m cibtools.paper_settings",
+                                     description="Table 1 at the paper's settings, in resumable shards.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    st = sub.add_parser("status", help="list the shards, done and missing")
+    st.add_argument("--all", action="store_true", help="also the GPU-only `extra` shards")
+    run = sub.add_parser("run", help="run the named shards, or every missing one")
+    run.add_argument("shards", nargs="*", help="shard names (default: every missing shard)")
+    run.add_argument("--index", type=int, help="the shard at this index of `status --all` (job arrays)")
+    run.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
+    run.add_argument("--device", help="cpu or cuda (default: cuda when present)")
+    for p in (st, run):
+        p.add_argument("--csv", type=Path, default=None, help="the rows file (default results/paper_settings/table1.csv)")
+    run.add_argument("--epochs", type=int, default=50, help="training epochs (50: the paper; less only for tests)")
+    run.add_argument("--train-limit", type=int, default=None, help="training images (tests only)")
+    run.add_argument("--test-limit", type=int, default=None, help="test images (tests only)")
+    args = parser.parse_args(argv)
+    if args.command == "status":
+        table = status(args.csv, include_extra=args.all)
+        print(table.to_string(index=False))
+        print(f"{int(table['done'].sum())} of {len(table)} shards done")
+        return
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if (args.epochs != 50 or args.train_limit or args.test_limit) and args.csv is None:
+        raise SystemExit("A reduced run (--epochs/--train-limit/--test-limit) must write elsewhere: give --csv.")
+    device = torch.device(args.device) if args.device else default_device()
+    for shard in _select(args, device):
+        if run_shard(shard, args.csv, device, args.epochs, args.train_limit, args.test_limit) is None:
+            print(f"{shard.name}: rows present, skipped", flush=True)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit("Interrupted: the shard's rows were not written; its training resumes from the last saved epoch.")
