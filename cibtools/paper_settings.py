@@ -163,6 +163,20 @@ def run_shard(shard: Shard, csv: Path | None = None, device: torch.device | str 
     cfg = shard.config(epochs, train_limit)
     cache = Path(cache) if cache is not None else paths.cache_dir()
     state = cache / "paper_settings" / f"{shard.name}-{cfg.key()}.state.pt"
+    state.parent.mkdir(parents=True, exist_ok=True)
+    with open(state.with_name(state.name + ".lock"), "w") as lock:
+        try:  # one worker per shard: a second one skips it instead of training it twice
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"{shard.name}: another worker is running it, skipped", flush=True)
+            return None
+        return _train_and_evaluate(shard, cfg, csv, device, state, epochs, test_limit, cache, progress)
+
+
+def _train_and_evaluate(shard: Shard, cfg: TrainConfig, csv: Path, device: torch.device, state: Path, epochs: int,
+                        test_limit: int | None, cache: Path, progress: bool) -> pd.DataFrame | None:
+    if shard.name in done_shards(csv):  # finished by another worker while we waited
+        return None
     snap = (SNAPSHOT_EPOCH,) if shard.dataset == "mnist" and shard.seed == 0 and epochs > SNAPSHOT_EPOCH else ()
     result = train(cfg, device=device, progress=progress, state_path=state, snapshot_epochs=snap)
     save_checkpoint(result, checkpoint_path(cfg, cache))  # later notebooks can load it (profile `paper`)
@@ -217,7 +231,8 @@ def _select(args, device: torch.device) -> list[Shard]:
         if unknown:
             raise SystemExit(f"Unknown shard(s) {', '.join(unknown)}; `status --all` lists the names.")
         return [by_name[n] for n in args.shards]
-    return [s for s in shards if s.part != "extra" or device.type == "cuda"]
+    chosen = [s for s in shards if s.part != "extra" or device.type == "cuda"]
+    return chosen[::-1] if args.reverse else chosen
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -229,6 +244,7 @@ def main(argv: list[str] | None = None) -> None:
     run = sub.add_parser("run", help="run the named shards, or every missing one")
     run.add_argument("shards", nargs="*", help="shard names (default: every missing shard)")
     run.add_argument("--index", type=int, help="the shard at this index of `status --all` (job arrays)")
+    run.add_argument("--reverse", action="store_true", help="take the missing shards from the end (a second worker)")
     run.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
     run.add_argument("--device", help="cpu or cuda (default: cuda when present)")
     for p in (st, run):
