@@ -9,7 +9,7 @@ in one batched call when the model's prediction is the `sample` mode.
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Iterator
+from typing import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -24,12 +24,51 @@ def check_eps(eps: float | torch.Tensor, norm: str = "linf") -> None:
     if norm not in NORMS:
         raise ValueError(f"Unknown norm {norm!r}. Valid: {', '.join(NORMS)}.")
     limit = 1.0 if norm == "linf" else 28.0 * 3  # an L2 ball of radius 84 covers any 3x32x32 image
-    low, high = (float(eps.min()), float(eps.max())) if torch.is_tensor(eps) else (eps, eps)
+    if torch.is_tensor(eps):
+        if not eps.is_floating_point() or eps.numel() == 0:
+            raise ValueError(f"eps as a tensor must hold floating-point budgets, got dtype {eps.dtype}.")
+        low, high = float(eps.min()), float(eps.max())
+    elif isinstance(eps, (int, float)) and not isinstance(eps, bool):
+        low = high = float(eps)
+    else:
+        raise ValueError(f"eps must be a number (e.g. 50/255) or a tensor of per-image budgets, got {eps!r}.")
     if not (0.0 <= low and high <= limit):
         raise ValueError(
             f"eps={eps} is out of range for an {norm} attack on images in [0, 1]: use 0 <= eps <= {limit} "
             f"(e.g. eps=50/255 for MNIST as in the paper)."
         )
+
+
+def check_settings(steps: int = 1, step_size: float | torch.Tensor | None = None, restarts: int = 1,
+                   eot: int = 1, loss: str = "ce") -> None:
+    """Reject attack settings that would silently return clean inputs or walk down the loss."""
+    for name, value in (("steps", steps), ("restarts", restarts), ("eot", eot)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r} (an attack with {name}={value!r} "
+                             f"would return the clean inputs).")
+    if step_size is not None and not torch.is_tensor(step_size):
+        if isinstance(step_size, bool) or not isinstance(step_size, (int, float)) or not step_size > 0:
+            raise ValueError(f"step_size must be a number > 0 (None: 2.5 * eps / steps), got {step_size!r}.")
+    if loss not in LOSSES:
+        raise ValueError(f"Unknown attack loss {loss!r}. Valid: {', '.join(LOSSES)}.")
+
+
+def check_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
+    """Images must be floating point in [0, 1]; labels integers in [0, classes), one per image."""
+    if not torch.is_tensor(x) or not x.is_floating_point():
+        raise ValueError(f"Images must be a floating-point tensor in [0, 1], got "
+                         f"{x.dtype if torch.is_tensor(x) else type(x).__name__} (divide uint8 images by 255).")
+    if x.numel() and (float(x.min()) < 0.0 or float(x.max()) > 1.0):
+        raise ValueError(f"Images must be in [0, 1], got values in [{float(x.min()):g}, {float(x.max()):g}] "
+                         f"(images in 0-255: divide by 255).")
+    if not torch.is_tensor(y) or y.dtype not in (torch.int64, torch.int32) or y.dim() != 1 or y.shape[0] != x.shape[0]:
+        raise ValueError(f"Labels must be an integer tensor with one label per image ({x.shape[0]}), got "
+                         f"{tuple(y.shape) if torch.is_tensor(y) else type(y).__name__}"
+                         f"{' ' + str(y.dtype) if torch.is_tensor(y) else ''}.")
+    classes = getattr(model, "n_classes", None)
+    if y.numel() and (int(y.min()) < 0 or (classes is not None and int(y.max()) >= classes)):
+        raise ValueError(f"Labels must be in [0, {classes if classes is not None else 'classes'}), got "
+                         f"values in [{int(y.min())}, {int(y.max())}].")
 
 
 def _budget(eps: float | torch.Tensor, x: torch.Tensor) -> float | torch.Tensor:
@@ -106,6 +145,8 @@ def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float | torch.
     eps: one budget, or a tensor with one budget per image.
     """
     check_eps(eps)
+    check_settings(eot=eot, loss=loss)
+    check_batch(model, x, y)
     eps = _budget(eps, x)
     with eval_mode(model):
         grad = input_gradient(model, x, y, loss, eot)
@@ -132,9 +173,9 @@ def pgd(
     one budget per image (the step size then scales per image too).
     """
     check_eps(eps, norm)
+    check_settings(steps, step_size, restarts, eot, loss)
+    check_batch(model, x, y)
     eps = _budget(eps, x)
-    if steps < 1:
-        raise ValueError(f"PGD needs steps >= 1, got {steps}.")
     alpha = 2.5 * eps / steps if step_size is None else step_size
     x = x.detach()
     best = x.clone()
@@ -162,11 +203,6 @@ def pgd(
     return best
 
 
-def transfer(surrogate: nn.Module, attack: Callable[..., torch.Tensor], x: torch.Tensor, y: torch.Tensor, **kwargs) -> torch.Tensor:
-    """Black-box transfer (Table 2): craft examples on `surrogate`; evaluate them on the target."""
-    return attack(surrogate, x, y, **kwargs)
-
-
 def autoattack(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, norm: str = "linf",
     version: str = "standard", batch_size: int = 500, seed: int = 0,
@@ -177,6 +213,7 @@ def autoattack(
     whose prediction is random.
     """
     check_eps(eps, norm)
+    check_batch(model, x, y)
     from pyautoattack import AutoAttack
 
     with eval_mode(model):

@@ -3,9 +3,13 @@
 Later notebooks load what earlier ones trained. A checkpoint whose stored config differs from the
 requested one is never loaded; a corrupt or incompatible file raises `CheckpointError` naming it
 and is only replaced when the caller passes `retrain=True`, and then it is moved aside, not deleted.
+Each checkpoint stores a SHA-256 digest of its config and weights, verified on every load, so a file
+damaged on disk (even one that still unpickles) is refused instead of giving wrong numbers.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 import warnings
 from pathlib import Path
@@ -16,7 +20,7 @@ from . import paths
 from .config import TrainConfig
 from .train import TrainResult, model_for, train
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: with the digest of config and weights
 
 
 class CheckpointError(RuntimeError):
@@ -29,13 +33,25 @@ def checkpoint_path(cfg: TrainConfig, cache: Path | None = None) -> Path:
     return folder / f"{cfg.dataset}-{cfg.method}-{cfg.key()}.pt"
 
 
+def digest(config: dict, state_dict: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over the config (as sorted JSON) and every tensor's name, dtype, shape and bytes."""
+    h = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
+    for name in sorted(state_dict):
+        t = state_dict[name].detach().cpu().contiguous().reshape(-1)
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
 def save_checkpoint(result: TrainResult, path: Path) -> None:
     """Write atomically (temporary file, then rename) so an interrupted save leaves no half file."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu() for k, v in result.model.state_dict().items()}
     payload = {
         "format": FORMAT_VERSION,
         "config": result.config.as_dict(),
-        "state_dict": {k: v.detach().cpu() for k, v in result.model.state_dict().items()},
+        "digest": digest(result.config.as_dict(), state),
+        "state_dict": state,
         "history": result.history,
         "device": result.device,
         "torch": str(torch.__version__),
@@ -57,6 +73,9 @@ def load_checkpoint(path: Path, cfg: TrainConfig, device: torch.device | str = "
         raise CheckpointError(f"Checkpoint {path} has an unknown format (expected version {FORMAT_VERSION}). {advice}")
     if payload["config"] != cfg.as_dict():
         raise CheckpointError(f"Checkpoint {path} was trained with another config than requested. {advice}")
+    if digest(payload["config"], payload["state_dict"]) != payload.get("digest"):
+        raise CheckpointError(f"Checkpoint {path} is damaged: its weights do not match the digest stored when it "
+                              f"was saved. {advice}")
     model = model_for(cfg).to(device)
     try:
         model.load_state_dict(payload["state_dict"])

@@ -63,6 +63,8 @@ class TensorData:
 
 def check_name(name: str) -> str:
     """Normalise a dataset name (`FashionMNIST`, `fashion-mnist` ... -> `fashion_mnist`) or raise."""
+    if not isinstance(name, str):
+        raise ValueError(f"A dataset name must be a string, got {name!r}. Valid names: {', '.join(DATASETS)}.")
     key = name.lower().replace("-", "_")
     key = {"fashionmnist": "fashion_mnist", "fmnist": "fashion_mnist", "cifar_10": "cifar10"}.get(key, key)
     if key not in DATASETS:
@@ -70,35 +72,51 @@ def check_name(name: str) -> str:
     return key
 
 
+def expected_files() -> list[str]:
+    """The shipped raw files, relative to the data folder (without `.gz`)."""
+    return [f"{folder}/raw/{stem}" for folder in _FOLDERS.values() for pair in _FILES.values() for stem in pair]
+
+
 def read_checksums(root: Path) -> dict[str, str]:
-    """SHA-256 of each uncompressed raw file, from `SHA256SUMS.uncompressed` in the data folder."""
+    """SHA-256 of each uncompressed raw file, from `SHA256SUMS.uncompressed` in the data folder.
+
+    The list must hold exactly one `<64 hex digits> <path>` line per shipped file: a malformed, comment,
+    unknown or missing line raises `DataError` naming it."""
     listing = root / "SHA256SUMS.uncompressed"
+    restore = f"restore it with `git checkout -- {listing}`"
     if not listing.exists():
-        raise DataError(f"Checksum list {listing} is missing; restore it from the repository (git checkout data/).")
-    sums = {}
-    for line in listing.read_text().splitlines():
-        if line.strip():
-            digest, rel = line.split()
-            sums[rel] = digest
+        raise DataError(f"Checksum list {listing} is missing; {restore}.")
+    sums: dict[str, str] = {}
+    expected = set(expected_files())
+    for number, line in enumerate(listing.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        if (len(parts) != 2 or len(parts[0]) != 64 or any(c not in "0123456789abcdef" for c in parts[0])
+                or parts[1] not in expected or parts[1] in sums):
+            raise DataError(f"{listing} line {number} is not '<sha256> <shipped file>' for a file listed once "
+                            f"({line.strip()[:80]!r}); {restore}.")
+        sums[parts[1]] = parts[0]
+    missing = sorted(expected - set(sums))
+    if missing:
+        raise DataError(f"{listing} has no checksum for {', '.join(missing)}; {restore}.")
     return sums
 
 
 def _read_raw(path_gz: Path, expected_sha256: str) -> bytes:
     """Decompress one raw file and check it against its expected SHA-256 (once per process)."""
+    restore = f"Restore it with `git checkout -- {path_gz}`."
     try:
         raw = gzip.decompress(path_gz.read_bytes())
     except (OSError, EOFError) as err:
-        raise DataError(
-            f"{path_gz} is corrupt or truncated ({err}). Expected the uncompressed SHA-256 "
-            f"{expected_sha256}. Restore it with `git checkout -- {path_gz.name}` in its folder."
-        ) from err
+        raise DataError(f"{path_gz} is corrupt or truncated ({err}). {restore}") from err
     if path_gz not in _verified:
         digest = hashlib.sha256(raw).hexdigest()
         if digest != expected_sha256:
             raise DataError(
-                f"{path_gz} does not match its checksum: SHA-256 of the uncompressed file is {digest}, "
-                f"expected {expected_sha256}. The file is corrupt; restore it from the repository "
-                f"(`git checkout -- data/`)."
+                f"{path_gz} does not match its checksum: the SHA-256 of the uncompressed file is {digest}, "
+                f"SHA256SUMS.uncompressed expects {expected_sha256}. The file or the checksum list is wrong: "
+                f"restore both with `git checkout -- {path_gz.parent.parent.parent}`."
             )
         _verified.add(path_gz)
     return raw
@@ -112,6 +130,7 @@ def _parse_idx(raw: bytes) -> np.ndarray:
 
 
 def _load_idx_dataset(name: str, split: str, root: Path) -> TensorData:
+    """Read a shipped split; never touches the network (a missing file is an error naming it)."""
     folder = _FOLDERS[name]
     sums = read_checksums(root)
     arrays = []
@@ -119,28 +138,12 @@ def _load_idx_dataset(name: str, split: str, root: Path) -> TensorData:
         rel = f"{folder}/raw/{stem}"
         path_gz = root / f"{rel}.gz"
         if not path_gz.exists():
-            _download_with_torchvision(name, root)
-            if not path_gz.exists():
-                raise DataError(f"{path_gz} is missing and could not be downloaded.")
+            raise DataError(f"{path_gz} is missing. The {name} files ship with the repository: restore it with "
+                            f"`git checkout -- {path_gz}` (this project never downloads {name}).")
         arrays.append(_parse_idx(_read_raw(path_gz, sums[rel])))
     images = torch.from_numpy(arrays[0].copy()).unsqueeze(1).float().div_(255.0)
     labels = torch.from_numpy(arrays[1].astype(np.int64))
     return TensorData(images, labels, name, split)
-
-
-def _download_with_torchvision(name: str, root: Path) -> None:
-    """Fallback only when the shipped files are absent: torchvision's own download (needs internet)."""
-    import torchvision
-
-    cls = {"mnist": torchvision.datasets.MNIST, "fashion_mnist": torchvision.datasets.FashionMNIST}[name]
-    try:
-        cls(root=str(root), train=True, download=True)
-        cls(root=str(root), train=False, download=True)
-    except Exception as err:  # noqa: BLE001 - any network failure gets the same advice
-        raise DataError(
-            f"The {name} files are missing from {root / _FOLDERS[name] / 'raw'} and the download failed "
-            f"({err}). Restore the shipped copy with `git checkout -- data/`."
-        ) from err
 
 
 def _load_cifar10(split: str, root: Path, download: bool) -> TensorData:
@@ -182,17 +185,20 @@ def load_dataset(
     device: torch.device | str = "cpu",
     root: str | Path | None = None,
     limit: int | None = None,
-    download: bool = True,
+    download: bool = False,
 ) -> TensorData:
     """Load a split of `mnist`, `fashion_mnist` or `cifar10` as tensors on `device`.
 
-    MNIST and FashionMNIST are read from the files shipped in `data/` with no network call; their
-    checksums are verified once per process. Only when the files are absent does torchvision's
-    download run. `limit` keeps a fixed random subset (for smoke runs and tests).
+    MNIST and FashionMNIST are read from the files shipped in `data/` and never touch the network;
+    their checksums are verified once per process. Only CIFAR-10 can be downloaded (torchvision's
+    download), and only with `download=True`. `limit` keeps a fixed random subset of that many
+    examples (an integer >= 1; for smoke runs and tests).
     """
     key = check_name(name)
     if split not in SPLITS:
         raise ValueError(f"Unknown split {split!r}. Valid splits: {', '.join(SPLITS)}.")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ValueError(f"limit must be None (all examples) or an integer >= 1, got {limit!r}.")
     base = Path(root) if root is not None else paths.data_dir()
     data = _load_cifar10(split, base, download) if key == "cifar10" else _load_idx_dataset(key, split, base)
     return data.subset(limit).to(device)

@@ -40,6 +40,10 @@ class AttackSpec:
         if self.kind not in ATTACK_KINDS:
             raise ValueError(f"Unknown attack {self.kind!r}. Valid: {', '.join(ATTACK_KINDS)}.")
         attacks.check_eps(self.eps, self.norm)
+        steps = self.steps if self.kind in ("pgd", "cw") else 1
+        attacks.check_settings(steps, self.step_size, self.restarts, self.eot, self.loss)
+        if self.version not in ("standard", "rand"):
+            raise ValueError(f"Unknown AutoAttack version {self.version!r}. Valid: standard, rand.")
 
     @property
     def label(self) -> str:

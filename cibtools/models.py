@@ -159,6 +159,10 @@ class Classifier(nn.Module):
         self._predict_mode = mode
 
     @property
+    def n_classes(self) -> int:
+        return self.head.decoder.out_features
+
+    @property
     def stochastic(self) -> bool:
         """True when the `sample` prediction mode is random (bottleneck or input sampler)."""
         return isinstance(self.head, GaussianBottleneck) or self.input_sampler is not None

@@ -48,9 +48,16 @@ _PROFILES = {
 }
 
 
+def check_profile(profile) -> str:
+    """`profile` itself if it names a profile; otherwise a ValueError naming the valid ones."""
+    if profile not in _PROFILES:
+        raise ValueError(f"Unknown profile {profile!r}. Valid profiles: {', '.join(PROFILES)} "
+                         f"(e.g. papermill ... -p profile quick).")
+    return profile
+
+
 def settings(profile: str | None = None, **overrides) -> Profile:
-    """The settings of `profile` (default: env `CIB_PROFILE`, else `quick`), with overrides."""
-    name = profile or os.environ.get("CIB_PROFILE", "quick")
-    if name not in _PROFILES:
-        raise ValueError(f"Unknown profile {name!r}. Valid profiles: {', '.join(PROFILES)}.")
-    return replace(_PROFILES[name], **{k: v for k, v in overrides.items() if v is not None})
+    """The settings of `profile` (None: env `CIB_PROFILE`, else `quick`), with overrides.
+    An empty or unknown name raises a ValueError naming the valid profiles."""
+    name = os.environ.get("CIB_PROFILE", "quick") if profile is None else profile
+    return replace(_PROFILES[check_profile(name)], **{k: v for k, v in overrides.items() if v is not None})

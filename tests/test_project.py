@@ -82,10 +82,10 @@ def test_unknown_profile_is_rejected():
         run_notebooks("fast")
 
 
-def test_smoke_outputs_never_touch_committed_figures(monkeypatch):
+def test_notebook_outputs_never_go_to_committed_folders(monkeypatch):
     monkeypatch.delenv("CIB_FIGURES_DIR", raising=False)
-    assert paths.output_dir("figures", "smoke") != paths.REPO_ROOT / "figures"
-    assert paths.output_dir("figures", "quick") == paths.REPO_ROOT / "figures"
+    for profile in ("smoke", "quick", "paper"):
+        assert paths.output_dir("figures", profile) == paths.runs_dir() / profile / "figures"
 
 
 def test_runner_skips_a_notebook_whose_data_is_missing_and_says_so(tmp_path, monkeypatch):
