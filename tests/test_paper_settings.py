@@ -1,0 +1,140 @@
+"""The authors' bottleneck, resumable training and the paper-settings shards (issue 11), on tiny configs."""
+import math
+
+import pandas as pd
+import pytest
+import torch
+
+import cibtools as cb
+from cibtools import losses
+from cibtools import paper_settings as PS
+from cibtools.models import AuthorsBottleneck, build_model
+from cibtools.train import model_for, training_loss
+
+
+def test_authors_head_shapes_probabilities_and_raw_sigma():
+    torch.manual_seed(0)
+    model = build_model("mlp", "authors", k=16, predict_mode="sample").eval()
+    assert isinstance(model.head, AuthorsBottleneck)
+    x = torch.rand(5, 1, 28, 28)
+    logits = model(x)
+    assert logits.shape == (5, 10)
+    assert torch.allclose(logits.softmax(-1).sum(-1), torch.ones(5), atol=1e-5)
+    # the authors' forward: softmax of the mean over the draws of the logits
+    mu, sigma = model.head.stats(model.encoder(x))
+    assert mu.shape == sigma.shape == (5, 16)
+    assert (sigma < 0).any(), "the std head's output is used as it is and may be negative"
+    with torch.no_grad():
+        model.head.std_head[-1].bias.fill_(0.0)
+        model.head.std_head[-1].weight.fill_(0.0)  # sigma = 0: every draw is mu
+        expected = model.head.decode(model.head.stats(model.encoder(x))[0]).softmax(-1)
+        assert torch.allclose(model(x).exp(), expected, atol=1e-5)
+    # inputs are rescaled to [-1, 1] before the first layer
+    assert torch.allclose(model.encoder[0](torch.zeros(1)), torch.tensor([-1.0]))
+
+
+def test_authors_loss_is_finite_with_negative_sigma_and_in_bits():
+    cfg = cb.TrainConfig("causalib", bottleneck="authors", train_samples=12, causal_variant="authors",
+                         causal_norm="smooth_l1", beta=0.2).resolved()
+    model = model_for(cfg)
+    with torch.no_grad():
+        model.head.std_head[-1].bias.fill_(-3.0)  # most sigmas negative
+    x, y = torch.rand(8, 1, 28, 28), torch.randint(0, 10, (8,))
+    total, terms = training_loss(model, cfg, x, y)
+    assert torch.isfinite(total) and set(terms) >= {"ce", "kl", "causal"}
+    mu, sigma = model.head.stats(model.encoder(x))
+    kl = losses.kl_to_standard_normal(mu, sigma, sigma_floor=1e-8).mean() / math.log(2)
+    assert torch.allclose(terms["kl"], kl, rtol=1e-4)  # log(clamp(sigma, 1e-8)), divided by ln 2
+    total.backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+def test_resumed_training_equals_uninterrupted(tmp_path, monkeypatch):
+    import importlib
+
+    T = importlib.import_module("cibtools.train")  # the module (cibtools.train is also the function)
+
+    data = cb.load_dataset("mnist", "train", limit=300)
+    cfg = cb.TrainConfig("vib", epochs=3, batch_size=50, train_limit=300, adam_beta1=0.5, lr_decay=0.97,
+                         ema_decay=0.9)
+    whole = cb.train(cfg, device="cpu", data=data, progress=False, snapshot_epochs=(2,))
+    state, saves, save = tmp_path / "s.state.pt", [], T._save_state
+
+    def save_then_stop(path, payload):  # the process dies right after saving epoch 2
+        save(path, payload)
+        saves.append(payload["history"][-1]["epoch"])
+        if len(saves) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(T, "_save_state", save_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        cb.train(cfg, device="cpu", data=data, progress=False, state_path=state, snapshot_epochs=(2,))
+    monkeypatch.undo()
+    assert saves == [1, 2] and state.exists()
+    torch.manual_seed(123)  # a fresh process: other global random state
+    resumed = cb.train(cfg, device="cpu", data=data, progress=False, state_path=state, snapshot_epochs=(2,))
+    assert len(resumed.history) == 3 and resumed.history[:2] == torch.load(state, weights_only=True)["history"][:2]
+    for a, b in zip(whole.model.state_dict().values(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b)
+    assert all(torch.equal(whole.snapshots[2][k], resumed.snapshots[2][k]) for k in whole.snapshots[2])
+
+
+def _tiny_run(shard, csv, cache):
+    return PS.run_shard(shard, csv=csv, device="cpu", epochs=5, train_limit=200, test_limit=40, cache=cache)
+
+
+def test_shard_rows_skip_and_atomic_append(tmp_path):
+    csv, cache = tmp_path / "t.csv", tmp_path / "cache"
+    shard = PS.Shard("vib", "authors", "mnist", 0, "2")
+    rows = _tiny_run(shard, csv, cache)
+    table = pd.read_csv(csv)
+    assert list(table.columns) == PS.CSV_COLUMNS and len(table) == len(rows)
+    assert set(table["protocol"]) == {"sound", "authors"} and set(table["mode"]) == {"mean", "sample"}
+    assert set(table["epochs"]) == {5, PS.SNAPSHOT_EPOCH} and set(table["eps_255"]) == {0, 8, 16, 50}
+    assert (table["n"] == 40).all() and (table["device"] == "cpu").all()
+    assert not list((cache / "paper_settings").glob("*.state.pt"))  # done: the resume state is gone
+    assert _tiny_run(shard, csv, cache) is None  # rows present: skipped
+    assert len(pd.read_csv(csv)) == len(rows)
+    assert not PS.append_rows(rows, csv)  # never twice
+    assert PS.status(csv).set_index("shard").loc[shard.name, "done"]
+
+
+def test_interrupted_shard_leaves_no_rows_and_resumes(tmp_path, monkeypatch):
+    csv, cache = tmp_path / "t.csv", tmp_path / "cache"
+    shard = PS.Shard("baseline", "ours", "mnist", 1, "1")
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(PS, "evaluate_model", boom)
+    with pytest.raises(KeyboardInterrupt):
+        _tiny_run(shard, csv, cache)
+    assert not csv.exists() and list((cache / "paper_settings").glob("*.state.pt"))
+    monkeypatch.undo()
+    rows = _tiny_run(shard, csv, cache)  # training is not repeated: the state holds all 5 epochs
+    assert rows is not None and (rows["train_seconds"] > 0).all() and len(pd.read_csv(csv)) == len(rows)
+
+
+def test_shard_command_on_a_tiny_config(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CIB_CACHE_DIR", str(tmp_path / "cache"))
+    csv = tmp_path / "rows.csv"
+    PS.main(["run", "baseline-ours-fashion_mnist-s0", "--epochs", "1", "--train-limit", "100",
+             "--test-limit", "20", "--csv", str(csv), "--device", "cpu"])
+    assert "baseline-ours-fashion_mnist-s0" in set(pd.read_csv(csv)["shard"])
+    PS.main(["status", "--csv", str(csv)])
+    out = capsys.readouterr().out
+    assert "1 of 23 shards done" in out
+    with pytest.raises(SystemExit, match="give --csv"):
+        PS.main(["run", "--epochs", "1"])
+    with pytest.raises(SystemExit, match="Unknown shard"):
+        PS.main(["run", "nope", "--csv", str(csv)])
+
+
+def test_there_are_18_part1_and_5_part2_shards():
+    shards = PS.all_shards()
+    assert sum(s.part == "1" for s in shards) == 18 and sum(s.part == "2" for s in shards) == 5
+    assert len({s.name for s in shards}) == len(shards)
+    cfg = PS.Shard("causalib", "authors", "mnist", 0, "2").config()
+    assert (cfg.bottleneck, cfg.causal_variant, cfg.beta, cfg.train_samples, cfg.epochs) == ("authors", "authors", 0.2, 12, 50)
+    alemi = PS.Shard("vib", "alemi", "mnist", 0, "2").config()
+    assert (alemi.adam_beta1, alemi.lr_decay, alemi.ema_decay) == (0.5, 0.97, 0.999)
