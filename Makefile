@@ -1,11 +1,12 @@
 # Two commands do everything on a fresh machine (each creates the environment first if missing):
 #   make reproduce   # the reproduction: every notebook at PROFILE (default quick), outputs in runs/
 #   make test        # unit tests + every notebook under nbval at the smoke profile
+#   (CI also runs `make test-browser`: the notebooks' widgets in JupyterLab in headless Chromium)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PROFILE ?= quick
 
-.PHONY: env reproduce test benchmark lab clean-runs
+.PHONY: env reproduce test test-browser site set-repository benchmark lab clean-runs
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -20,7 +21,24 @@ reproduce: env
 	$(PY) -m cibtools.runner --profile $(PROFILE)
 
 test: env
-	CIB_PROFILE=smoke $(PY) -m pytest -q -p no:cacheprovider tests --nbval-lax notebooks
+	CIB_PROFILE=smoke $(PY) -m pytest -q -p no:cacheprovider tests --ignore=tests/browser --nbval-lax notebooks
+
+# The widgets of 01, 02 and 07 in JupyterLab, driven in headless Chromium (Debian's package; Playwright's own
+# browser download needs the internet). Fails, never skips, when no browser can be installed.
+test-browser: env
+	@command -v chromium >/dev/null || apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1) || \
+	  { echo "test-browser: no chromium and 'apt-get install -y chromium' failed: the browser test cannot run." >&2; exit 1; }
+	$(PY) -c "import playwright" 2>/dev/null || $(PY) -m pip install -q -e ".[browser]"
+	$(PY) -m pytest -q -p no:cacheprovider tests/browser
+
+# The executed notebooks of the last run (runs/$(PROFILE)/) as HTML with an index: site/index.html
+site: env
+	$(PY) -m cibtools.site --profile $(PROFILE)
+
+# Where the repository is hosted (owner/name on GitHub): rewrites every Colab badge and install cell
+set-repository: env
+	$(PY) -m cibtools.repository set "$(REPO)"
 
 benchmark: env
 	$(PY) benchmarks/bench_engine.py
