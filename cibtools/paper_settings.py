@@ -23,6 +23,7 @@ are present is skipped.
     python -m cibtools.paper_settings status             # what is done, what is left
     python -m cibtools.paper_settings run                # every missing shard, in order
     python -m cibtools.paper_settings run vib-ours-mnist-s1   # one shard (names from `status`)
+    python -m cibtools.paper_settings strong vib-authors-mnist-s0  # stronger attacks on a robust-looking one
     # a cluster runs shards side by side, e.g. a Slurm job array over the shard indices:
     sbatch --array=0-22 --wrap 'python -m cibtools.paper_settings run --index $SLURM_ARRAY_TASK_ID'
 
@@ -44,10 +45,10 @@ import pandas as pd
 import torch
 
 from . import paths
-from .cache import checkpoint_path, save_checkpoint
+from .cache import checkpoint_path, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import load_dataset
-from .evaluate import authors_rows, mean_then_sample
+from .evaluate import AttackSpec, authors_rows, mean_then_sample, prediction, robust_accuracy
 from .results import git_commit
 from .train import default_device, model_for, train
 
@@ -204,6 +205,51 @@ def _train_and_evaluate(shard: Shard, cfg: TrainConfig, csv: Path, device: torch
     return rows
 
 
+def strong_csv() -> Path:
+    """`results/paper_settings/strong.csv`: the stronger attacks on the shards that look robust."""
+    return default_csv().with_name("strong.csv")
+
+
+def strong_specs(eps: float = 50 / 255) -> list[AttackSpec]:
+    """Attacks that a robust-looking model must also survive: CW-loss PGD-20 and PGD-100 (the margin loss
+    does not saturate as cross-entropy can), PGD-20 with 5 restarts, and unbounded PGD-20 (eps = 1:
+    any valid model falls to chance or below, Sec. 4.6 check 4)."""
+    return [AttackSpec("clean"), AttackSpec("cw", eps, steps=20), AttackSpec("cw", eps, steps=100),
+            AttackSpec("pgd", eps, steps=20, restarts=5), AttackSpec("pgd", 1.0, steps=20)]
+
+
+def run_strong(shard: Shard, csv: Path | None = None, device: torch.device | str | None = None,
+               test_limit: int | None = None, cache: Path | None = None) -> pd.DataFrame | None:
+    """The stronger attacks of `strong_specs` on a finished shard's 50-epoch model (`mean` prediction;
+    EOT is not needed for a deterministic prediction), appended to `strong.csv`; None if present."""
+    csv = Path(csv) if csv is not None else strong_csv()
+    if csv.exists() and shard.name in set(pd.read_csv(csv)["shard"]):
+        return None
+    device = torch.device(device) if device is not None else default_device()
+    cfg = shard.config()
+    path = checkpoint_path(cfg, Path(cache) if cache is not None else None)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run the shard first (`run {shard.name}`).")
+    model = load_checkpoint(path, cfg, device).model
+    torch.manual_seed(2000 + shard.seed)
+    test = load_dataset(shard.dataset, "test", device=device, limit=test_limit)
+    with prediction(model, "mean"):
+        rows = robust_accuracy(model, test, strong_specs(), method=shard.method, protocol="strong")
+    rows = rows.assign(shard=shard.name, variant=shard.variant, seed=shard.seed, epochs=cfg.epochs,
+                       device=str(device), device_name=_device_name(device), threads=torch.get_num_threads(),
+                       commit=git_commit(), finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+    cols = ["shard", "method", "variant", "dataset", "seed", "epochs", "mode", "attack", "kind", "loss", "eps_255",
+            "steps", "restarts", "accuracy", "n", "seconds", "device", "device_name", "threads", "commit", "finished"]
+    with open(csv.with_name(csv.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        old = pd.read_csv(csv) if csv.exists() else None
+        table = pd.concat([old, rows[cols]], ignore_index=True) if old is not None else rows[cols]
+        tmp = csv.with_name(csv.name + ".tmp")
+        table.to_csv(tmp, index=False)
+        tmp.replace(csv)
+    return rows
+
+
 def status(csv: Path | None = None, include_extra: bool = False) -> pd.DataFrame:
     """One line per shard: index, name, part, done or not, and for done ones their time and device."""
     rows = read_rows(csv)
@@ -241,6 +287,9 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     st = sub.add_parser("status", help="list the shards, done and missing")
     st.add_argument("--all", action="store_true", help="also the GPU-only `extra` shards")
+    strong = sub.add_parser("strong", help="stronger attacks on finished shards (rows to strong.csv)")
+    strong.add_argument("shards", nargs="+", help="names of finished shards")
+    strong.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
     run = sub.add_parser("run", help="run the named shards, or every missing one")
     run.add_argument("shards", nargs="*", help="shard names (default: every missing shard)")
     run.add_argument("--index", type=int, help="the shard at this index of `status --all` (job arrays)")
@@ -260,6 +309,15 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.command == "strong":
+        by_name = {s.name: s for s in all_shards()}
+        for name in args.shards:
+            if name not in by_name:
+                raise SystemExit(f"Unknown shard {name}; `status --all` lists the names.")
+            rows = run_strong(by_name[name])
+            print(f"{name}: " + ("rows present, skipped" if rows is None else
+                  ", ".join(f"{a} {v:.2f}%" for a, v in zip(rows["attack"], rows["accuracy"]))), flush=True)
+        return
     if (args.epochs != 50 or args.train_limit or args.test_limit) and args.csv is None:
         raise SystemExit("A reduced run (--epochs/--train-limit/--test-limit) must write elsewhere: give --csv.")
     device = torch.device(args.device) if args.device else default_device()
