@@ -159,3 +159,14 @@ def conclusion(factors: pd.DataFrame, gaps: pd.DataFrame, table: pd.DataFrame, t
 
 def _cell(r) -> str:
     return f"{r['model']} model, {r['optimiser']} optimiser, {r['epochs']} epochs, {r['protocol']} protocol"
+
+
+def committed_verdict(tolerance: float = 5.0, paper_runs: int = PAPER_RUNS) -> str:
+    """`conclusion` of the committed rows (`results/paper_settings/`), as notebook 10 writes it."""
+    from . import paper_settings
+
+    rows = paper_settings.read_rows()
+    strong_path = paper_settings.strong_csv()
+    strong = pd.read_csv(strong_path) if strong_path.exists() else None
+    factors = factor_table(rows)
+    return conclusion(factors, gaps_closed(factors), paper_settings_table(rows, paper_runs), tolerance, strong)
