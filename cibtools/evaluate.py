@@ -196,21 +196,21 @@ def mean_then_sample(model: nn.Module, data: TensorData, eps_values: list[float]
                      steps: int = 20, eot: int = 4, extra: list[AttackSpec] = (),
                      surrogate: nn.Module | None = None, sample: bool = True) -> pd.DataFrame:
     """Table 1's rows for one model: clean, FGSM and PGD-`steps` at each eps (plus `extra` specs, e.g.
-    black-box ones with `surrogate`) in the model's `mean` (or only, deterministic) prediction, then,
-    for a model with a random forward pass and `sample=True`, the same in `sample` mode with EOT-`eot`
-    gradients. `clean` is scored once per mode."""
+    black-box ones with `surrogate`). With `sample` and a random forward pass (VIB, CausalIB): first in
+    `mean` mode, then in `sample` mode with EOT-`eot` gradients. Otherwise in the model's own prediction
+    (deterministic; RS and CiiV: their sampled one), without EOT. `clean` is scored once per mode."""
     def specs(eot_: int) -> list[AttackSpec]:
         out = [AttackSpec("clean")]
         for eps in eps_values:
             out += white_box(eps, steps, eot_)[1:]
         return out + list(extra)
 
+    if not (sample and getattr(model, "stochastic", False)):
+        return robust_accuracy(model, data, specs(1), method=method, surrogate=surrogate)
     frames = []
-    with prediction(model, "mean"):
-        frames.append(robust_accuracy(model, data, specs(1), method=method, surrogate=surrogate))
-    if sample and getattr(model, "stochastic", False):
-        with prediction(model, "sample"):
-            frames.append(robust_accuracy(model, data, specs(eot), method=method, surrogate=surrogate))
+    for mode, eot_ in (("mean", 1), ("sample", eot)):
+        with prediction(model, mode):
+            frames.append(robust_accuracy(model, data, specs(eot_), method=method, surrogate=surrogate))
     return pd.concat(frames, ignore_index=True)
 
 
