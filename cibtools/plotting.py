@@ -39,23 +39,28 @@ def widgets():
 
 def paper_settings_figure(table, eps_255=(8, 16, 50)):
     """Accuracy against eps at the paper's settings (mean +- sd over seeds; `verdict.paper_settings_table`),
-    one panel per dataset and attack, the paper's mean +- sd at 50/255 as open markers."""
+    mean (or deterministic) prediction, one panel per dataset and attack, one line style per variant, the
+    paper's mean +- sd at 50/255 as open squares."""
     datasets = list(dict.fromkeys(table["dataset"]))
     attacks = ["FGSM", "PGD-20"]
     fig, axes = plt.subplots(len(datasets), 2, figsize=(11, 3.6 * len(datasets)), squeeze=False, sharey=True)
     for row, d in zip(axes, datasets):
         for ax, attack in zip(row, attacks):
             sub = table[(table["dataset"] == d) & (table["attack"] == attack)]
-            for (m, mode), g in sub.groupby(["method", "mode"], sort=False):
+            drawn = set()  # the paper's square once per method
+            for (m, variant, mode), g in sub.groupby(["method", "variant", "mode"], sort=False):
                 g = g.sort_values("eps_255")
-                style = "--" if mode == "sample" else "-"
-                label = f"{g['label'].iloc[0]}" + (f" [{mode}]" if mode != "deterministic" else "")
+                style = {"ours": "-", "authors": ":", "alemi": "-."}.get(variant, "-")
+                if mode == "sample":
+                    continue  # the figure shows the mean (or deterministic) prediction; the table has both
+                label = g["label"].iloc[0]
                 ax.errorbar(g["eps_255"], g["ours_mean"], yerr=g["ours_sd"].fillna(0), fmt="o" + style, capsize=3,
                             color=METHOD_COLORS.get(m, "k"), label=label, alpha=0.9)
                 paper_row = g[g["eps_255"] == 50].dropna(subset=["paper_mean"])
-                if len(paper_row) and mode != "sample":
-                    ax.errorbar([52], paper_row["paper_mean"], yerr=paper_row["paper_sd"], fmt="s", mfc="white",
-                                capsize=3, color=METHOD_COLORS.get(m, "k"))
+                if len(paper_row) and m not in drawn:
+                    drawn.add(m)
+                    ax.errorbar([52], paper_row["paper_mean"].iloc[:1], yerr=paper_row["paper_sd"].iloc[:1], fmt="s",
+                                mfc="white", capsize=3, color=METHOD_COLORS.get(m, "k"))
             ax.set(title=f"{d}: {attack} (open squares: the paper at 50/255)", xlabel="eps (x 1/255)",
                    xticks=list(eps_255), ylim=(-2, 100))
             ax.set_ylabel("accuracy (%)")

@@ -13,7 +13,8 @@ from .config import METHOD_LABELS
 
 PAPER_RUNS = 3  # runs assumed behind each paper mean +- sd (the paper does not say): Welch's df uses it
 COLUMN = {"clean": "clean", "fgsm": "FGSM", "pgd": "PGD"}
-TABLE_COLUMNS = ["dataset", "method", "mode", "attack", "eps_255", "seeds", "ours_mean", "ours_sd", "per_seed", "n",
+VARIANT_LABELS = {"ours": "", "authors": " (authors' model)", "alemi": " (Alemi's optimiser)"}
+TABLE_COLUMNS = ["dataset", "method", "variant", "mode", "attack", "eps_255", "seeds", "ours_mean", "ours_sd", "per_seed", "n",
                  "paper_mean", "paper_sd", "diff", "welch_t", "p", "label"]
 FACTOR_COLUMNS = ["method", "model", "optimiser", "epochs", "protocol", "FGSM", "PGD", "paper_FGSM", "paper_PGD20",
                   "gap_FGSM", "gap_PGD"]
@@ -43,16 +44,19 @@ def _paper(dataset: str, method: str, column: str) -> tuple[float, float]:
 
 
 def paper_settings_table(rows: pd.DataFrame, paper_runs: int = PAPER_RUNS) -> pd.DataFrame:
-    """Part 1 (our models, 50 epochs, sound protocol): mean +- sd over seeds per dataset, method,
-    prediction mode, attack and eps, the per-seed values, and at 50/255 the paper's mean +- sd
-    with Welch's t and p (the paper's runs taken as `paper_runs`)."""
-    part = rows[(rows["variant"] == "ours") & (rows["epochs"] == 50) & (rows["protocol"] == "sound")]
+    """Every model at 50 epochs under the sound protocol: mean +- sd over seeds per dataset, method,
+    variant (ours: part 1; the authors' bottleneck and Alemi's optimiser: part 2, seed 0), prediction mode,
+    attack and eps, the per-seed values, and at 50/255 the paper's mean +- sd with Welch's t and p (the
+    paper's runs taken as `paper_runs`)."""
+    part = rows[(rows["epochs"] == 50) & (rows["protocol"] == "sound")]
     out = []
-    for (d, m, mode, kind, eps), g in part.groupby(["dataset", "method", "mode", "kind", "eps_255"], sort=False):
+    for (d, m, variant, mode, kind, eps), g in part.groupby(["dataset", "method", "variant", "mode", "kind", "eps_255"],
+                                                           sort=False):
         g = g.sort_values("seed")
         acc = g["accuracy"].to_numpy()
         column = COLUMN[kind]
-        row = {"dataset": d, "method": m, "mode": mode, "attack": column if column != "PGD" else "PGD-20",
+        row = {"dataset": d, "method": m, "variant": variant, "mode": mode,
+               "attack": column if column != "PGD" else "PGD-20",
                "eps_255": eps, "seeds": len(acc), "ours_mean": acc.mean(),
                "ours_sd": acc.std(ddof=1) if len(acc) > 1 else np.nan,
                "per_seed": " / ".join(f"{a:.2f}" for a in acc), "n": int(g["n"].min())}
@@ -62,7 +66,7 @@ def paper_settings_table(rows: pd.DataFrame, paper_runs: int = PAPER_RUNS) -> pd
             row.update(paper_mean=pm, paper_sd=ps, diff=row["ours_mean"] - pm, welch_t=t, p=p)
         out.append(row)
     table = pd.DataFrame(out, columns=TABLE_COLUMNS[:-1])
-    table["label"] = table["method"].map(METHOD_LABELS)
+    table["label"] = table["method"].map(METHOD_LABELS) + table["variant"].map(VARIANT_LABELS)
     return table
 
 
@@ -149,7 +153,8 @@ def conclusion(factors: pd.DataFrame, gaps: pd.DataFrame, table: pd.DataFrame, t
         else:
             lines.append(f"The {g.factor} ({g.from_level} vs {g.to_level}): not measured yet.")
     if not table.empty:
-        at50 = table[(table["eps_255"] == 50) & (table["attack"] != "clean") & table["method"].isin(["vib", "causalib"])]
+        at50 = table[(table["eps_255"] == 50) & (table["attack"] != "clean") & table["method"].isin(["vib", "causalib"])
+                     & (table["variant"] == "ours")]
         if len(at50):
             lines.append(f"Our models at the paper's settings ({int(at50['seeds'].max())} seed(s) so far, 50 epochs, "
                          f"all {int(at50['n'].min())} test images): VIB and CausalIB keep at most "
