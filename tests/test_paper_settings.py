@@ -138,3 +138,22 @@ def test_there_are_18_part1_and_5_part2_shards():
     assert (cfg.bottleneck, cfg.causal_variant, cfg.beta, cfg.train_samples, cfg.epochs) == ("authors", "authors", 0.2, 12, 50)
     alemi = PS.Shard("vib", "alemi", "mnist", 0, "2").config()
     assert (alemi.adam_beta1, alemi.lr_decay, alemi.ema_decay) == (0.5, 0.97, 0.999)
+
+
+def test_strong_attacks_on_a_finished_shard(tmp_path):
+    cache = tmp_path / "cache"
+    shard = PS.Shard("vib", "ours", "mnist", 1, "1")
+    cfg = shard.config(epochs=1, train_limit=100)
+    cb.train_or_load(cfg, device="cpu", cache=cache, progress=False)
+    original = PS.Shard.config
+    try:
+        PS.Shard.config = lambda self, epochs=1, train_limit=100: original(self, 1, 100)
+        rows = PS.run_strong(shard, csv=tmp_path / "s.csv", device="cpu", test_limit=20, cache=cache)
+        assert PS.run_strong(shard, csv=tmp_path / "s.csv", device="cpu", test_limit=20, cache=cache) is None
+    finally:
+        PS.Shard.config = original
+    assert list(rows["attack"]) == ["clean", "CW-20", "CW-100", "PGD-20 x5 restarts", "PGD-20"]
+    assert rows.loc[rows["eps_255"] == 255, "accuracy"].item() <= 10.0  # unbounded: chance or below
+    assert (pd.read_csv(tmp_path / "s.csv")["shard"] == shard.name).all()
+    with pytest.raises(FileNotFoundError, match="run the shard first"):
+        PS.run_strong(PS.Shard("vib", "ours", "mnist", 2, "1"), csv=tmp_path / "s.csv", cache=cache)
