@@ -4,7 +4,7 @@ Every function returns a tidy DataFrame with the columns of `evaluate.score`, in
 the per-example correctness (a numpy bool array) that `worst_case` needs to count an image as robust
 only when it survives every attack. Drop `correct` (`without_examples`) before saving a table.
 
-Rows evaluated on `head(data, n)` prefixes of one fixed subset can be combined per example.
+Rows evaluated on `data.head(n)` prefixes of one fixed subset can be combined per example.
 """
 from __future__ import annotations
 
@@ -18,16 +18,9 @@ import pandas as pd
 import torch
 from torch import nn
 
+from . import paper
 from .data import TensorData
-from .evaluate import AttackSpec, authors_protocol, craft_all, prediction, prediction_mode, robust_accuracy, score
-
-
-def head(data: TensorData, n: int | None) -> TensorData:
-    """The first `n` examples (all when `n` is None): nested prefixes of one fixed subset, so rows
-    evaluated on different sizes can still be compared image by image on their common prefix."""
-    if n is None or n >= len(data):
-        return data
-    return TensorData(data.images[:n], data.labels[:n], data.name, data.split)
+from .evaluate import AttackSpec, authors_protocol, craft_all, robust_accuracy, score
 
 
 @contextlib.contextmanager
@@ -53,13 +46,13 @@ class AttackView(nn.Module):
 
     @property
     def description(self) -> str:
-        if not getattr(self.model, "stochastic", False):
+        if not self.model.stochastic:
             return "reported prediction"
-        with prediction(self.model, self.mode, self.samples):
-            return prediction_mode(self.model)
+        with self.model.prediction(self.mode, self.samples):
+            return self.model.prediction_label
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        with prediction(self.model, self.mode, self.samples):
+        with self.model.prediction(self.mode, self.samples):
             return self.model(x)
 
 
@@ -74,7 +67,7 @@ def eot_curve(model: nn.Module, data: TensorData, eps: float, eot_values: Sequen
               method: str = "", batch_size: int = 500) -> pd.DataFrame:
     """Accuracy of the sampled prediction against PGD-`steps` whose gradient averages `eot` random
     passes, for each value in `eot_values` (it should fall, then plateau, as `eot` grows)."""
-    with prediction(model, "sample"):
+    with model.prediction("sample"):
         specs = [AttackSpec("pgd", eps, steps=steps, eot=e) for e in eot_values]
         return evaluate(model, data, specs, method, batch_size=batch_size, protocol="EOT curve")
 
@@ -100,7 +93,7 @@ def mode_grid(model: nn.Module, data: TensorData, eps: float, steps: int = 20, e
         x_adv = craft_all(view, spec, data, batch_size)
         seconds = time.perf_counter() - start
         for reported in ("mean", "sample"):
-            with prediction(model, reported):
+            with model.prediction(reported):
                 rows.append(score(model, data, spec, x_adv, method, seconds, view.description,
                                   f"attack {attacked_mode}, report {reported}", per_example=True, batch_size=batch_size))
     return pd.DataFrame(rows)
@@ -128,18 +121,18 @@ def protocol_comparison(model: nn.Module, data: TensorData, eps: float, steps: i
     unknown = set(protocols) - set(PROTOCOLS)
     if unknown:
         raise ValueError(f"Unknown protocols {sorted(unknown)}. Valid: {', '.join(PROTOCOLS)}.")
-    stochastic = getattr(model, "stochastic", False) and model.predict_mode == "sample"
+    random = model.is_random
     authors = authors_protocol(eps if authors_eps is None else authors_eps)
-    one_pass = AttackView(model, "sample", authors_samples) if stochastic else None
+    one_pass = AttackView(model, "sample", authors_samples) if random else None
     plan = {
         "authors": (authors, one_pass),
         "authors + logits": (replace(authors, loss="ce"), one_pass),
         "authors + reported prediction": (authors, None),
-        "sound": (AttackSpec("pgd", eps, steps=steps, eot=eot if stochastic else 1), None),
+        "sound": (AttackSpec("pgd", eps, steps=steps, eot=eot if random else 1), None),
     }
     frames = []
     for name in protocols:
-        if not stochastic and name == "authors + reported prediction":
+        if not random and name == "authors + reported prediction":
             continue  # identical to `authors` when the prediction is deterministic
         spec, attacker = plan[name]
         frames.append(evaluate(model, data, [spec], method, attacker=attacker, batch_size=batch_size, protocol=name))
@@ -150,38 +143,13 @@ def reported_predictions(models: dict[str, nn.Module]) -> Iterator[tuple[str, nn
     """(method, model) for every prediction we report: deterministic models as they are, VIB-style
     models in `mean` and then `sample` mode (restored afterwards), CiiV with its fixation loops."""
     for method, model in models.items():
-        if getattr(model, "stochastic", False) and model.input_sampler is None:
+        if model.stochastic and model.input_sampler is None:
             for mode in ("mean", "sample"):
-                with prediction(model, mode):
+                with model.prediction(mode):
                     yield method, model
         else:
             yield method, model
 
-
-def is_random(model: nn.Module) -> bool:
-    """True when the model's current prediction is random (it needs EOT and AutoAttack's `rand`)."""
-    return getattr(model, "stochastic", False) and model.predict_mode == "sample"
-
-
-def join_paper(results: pd.DataFrame, reference: dict[tuple[str, str, str], float]) -> pd.DataFrame:
-    """Our accuracies beside the paper's: one row per result with `ours`, `n`, `paper` and `diff`
-    (ours - paper, in points). `reference` maps (dataset, method, attack) to the paper's number;
-    an attack label's EOT suffix is ignored for the match (the `eot` column keeps it)."""
-    out = without_examples(results).copy()
-    out["attack"] = out["attack"].str.replace(r" EOT-\d+", "", regex=True)
-    out["paper"] = [reference.get((d, m, a), float("nan")) for d, m, a in zip(out["dataset"], out["method"], out["attack"])]
-    out = out.rename(columns={"accuracy": "ours"})
-    out["diff"] = out["ours"] - out["paper"]
-    return out[["dataset", "method", "mode", "attack", "eot", "ours", "n", "paper", "diff"]]
-
-
-def wide(long: pd.DataFrame, values: Sequence[str] = ("ours", "n", "paper", "diff")) -> pd.DataFrame:
-    """`join_paper` pivoted: a row per (dataset, method, mode), per attack the columns `values`."""
-    table = long.pivot_table(index=["dataset", "method", "mode"], columns="attack", values=list(values),
-                             aggfunc="first", sort=False)
-    attacks = list(dict.fromkeys(long["attack"]))
-    table = table.reorder_levels([1, 0], axis=1)
-    return table[[(a, v) for a in attacks for v in values if (a, v) in table.columns]].round(2)
 
 
 def without_examples(table: pd.DataFrame) -> pd.DataFrame:
@@ -195,7 +163,7 @@ def worst_case(table: pd.DataFrame, by: Sequence[str] = ("dataset", "method", "m
     `min_accuracy` is the lowest accuracy of any single attack (on that row's own `n`);
     `per_example_accuracy` counts an image as robust only if it survived every attack, computed on
     the first `per_example_n` images (the smallest `n` in the group; rows must come from `head`
-    prefixes of one fixed subset). It is never above the accuracy of any single attack on the same
+    prefixes of one fixed subset, `TensorData.head`). It is never above the accuracy of any single attack on the same
     images. Rows without `correct` give only the minimum. Clean rows are ignored.
     """
     rows = []
@@ -212,3 +180,79 @@ def worst_case(table: pd.DataFrame, by: Sequence[str] = ("dataset", "method", "m
             row.update({"per_example_accuracy": float("nan"), "per_example_n": 0})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def subset_sizes(profile: str, attack_limit: int, overrides: dict | None = None) -> dict[str, int]:
+    """Images per kind of row in notebook 08 at `profile` (`overrides` replaces some). AutoAttack
+    `standard` runs 4 attacks (APGD-T and FAB-T over 9 target classes, Square with 5000 queries); `rand`
+    runs APGD with 20 EOT passes per step; CiiV's prediction runs 9 fixation loops (about 10x an MLP
+    pass), hence the smaller subsets for them."""
+    sizes = {
+        "smoke": dict(n_eval=40, n_check=40, n_ciiv=12, n_curve=24, n_curve_ciiv=8, aa_limit=4, aa_rand_limit=4,
+                      aa_ciiv_limit=4),
+        "quick": dict(n_eval=attack_limit, n_check=500, n_ciiv=200, n_curve=200, n_curve_ciiv=100,
+                      aa_limit=30, aa_rand_limit=20, aa_ciiv_limit=10),
+        "paper": {**{k: attack_limit for k in ("n_eval", "n_check", "n_ciiv", "n_curve", "n_curve_ciiv", "aa_limit")},
+                  "aa_rand_limit": 1000, "aa_ciiv_limit": 1000},
+    }[profile]
+    unknown = set(overrides or {}) - set(sizes)
+    if unknown:
+        raise ValueError(f"Unknown subset sizes {sorted(unknown)}. Valid: {', '.join(sizes)}.")
+    return {**sizes, **(overrides or {})}
+
+
+def attack_strength_checks(curves: pd.DataFrame, protocols: pd.DataFrame, dataset: str, who: str, eot: int,
+                           tolerance: float, curve_eps_255: float, paper_eps_255: float) -> pd.DataFrame:
+    """Our checks, read from the adaptive curves and the protocol study, that the default attacks were
+    strong enough for one reported prediction `who` ("<method label> [<mode>]"): EOT-`eot` within
+    `tolerance` points of the largest EOT, PGD-20 within `tolerance` of the strongest PGD run, and the
+    authors' protocol within `tolerance` of the sound one."""
+    rows = []
+    c = curves[(curves["dataset"] == dataset) & (curves["who"] == who)]
+    e = c[c["protocol"] == "EOT curve"].sort_values("eot")
+    if len(e) > 1:
+        at_default = e.loc[(e["eot"] - eot).abs().idxmin()]
+        rows.append((f"EOT-{int(at_default.eot)} within {tolerance} of EOT-{e.eot.max()}",
+                     at_default.accuracy <= e.accuracy.iloc[-1] + tolerance,
+                     f"EOT-{int(at_default.eot)} {at_default.accuracy:.2f} vs EOT-{e.eot.max()} {e.accuracy.iloc[-1]:.2f}",
+                     int(e.n.iloc[0]), curve_eps_255))
+    s = c[c["protocol"] == "steps curve"]
+    if len(s):
+        k = 20 if 20 in set(s.steps) else int(s.steps.min())  # the paper's PGD-20 (smoke: the fewest steps)
+        acc_k = s[(s.steps == k) & (s.restarts == 1)].accuracy.iloc[0]
+        strongest = s.loc[s.accuracy.idxmin()]
+        rows.append((f"PGD-{k} within {tolerance} of the strongest PGD run", acc_k <= strongest.accuracy + tolerance,
+                     f"PGD-{k} {acc_k:.2f} vs {strongest.attack} {strongest.accuracy:.2f}", int(s.n.iloc[0]),
+                     curve_eps_255))
+    p = protocols[(protocols["dataset"] == dataset) & (protocols["who"] == who)].set_index("protocol")
+    if len(p):
+        rows.append((f"authors' protocol within {tolerance} of sound",
+                     p.accuracy["authors"] <= p.accuracy["sound"] + tolerance,
+                     f"authors {p.accuracy['authors']:.2f} vs sound {p.accuracy['sound']:.2f}", int(p.n.iloc[0]),
+                     paper_eps_255))
+    return pd.DataFrame(rows, columns=["check", "passed", "detail", "n", "eps_255"]).assign(
+        dataset=dataset, who=who, source="adaptive (ours)")
+
+
+def worst_beside_paper(worst: pd.DataFrame, paper_eps_255: dict[str, float], aa_linf_eps_255: float) -> pd.DataFrame:
+    """`worst_case` rows with the paper's number for the same model and budget: Table 1's PGD-20 at the
+    paper's eps, Table 4's AA-L-inf at `aa_linf_eps_255`, Table 4's AA-L2 (its eps is not stated); the
+    columns renamed for reading (robust, n_robust, strongest, strongest_acc, strongest_n) and sorted."""
+    def reference(r):
+        if r["norm"] == "linf" and r["eps_255"] == paper_eps_255[r["dataset"]]:
+            return paper.TABLE1[r["dataset"]][r["method"]]["PGD-20"][0], "Table 1 PGD-20"
+        t4 = paper.TABLE4[r["dataset"]][r["method"]]
+        if r["norm"] == "linf" and r["eps_255"] == aa_linf_eps_255:
+            return t4[1], "Table 4 AA-Linf"
+        if r["norm"] == "l2":
+            return t4[2], "Table 4 AA-L2 (eps not stated)"
+        return float("nan"), ""
+
+    out = worst.copy()
+    refs = [reference(r) for _, r in out.iterrows()]
+    out["paper"] = [v for v, _ in refs]
+    out["paper_source"] = [src for _, src in refs]
+    out["diff"] = out["per_example_accuracy"] - out["paper"]
+    out = out.rename(columns={"per_example_accuracy": "robust", "per_example_n": "n_robust",
+                              "strongest_attack": "strongest", "min_accuracy": "strongest_acc", "min_n": "strongest_n"})
+    return out.sort_values(["dataset", "norm", "eps_255"], ascending=[True, False, False], kind="stable")

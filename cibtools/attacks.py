@@ -8,12 +8,11 @@ in one batched call when the model's prediction is the `sample` mode.
 """
 from __future__ import annotations
 
-import contextlib
-from typing import Iterator
-
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .models import eval_mode
 
 LOSSES = ("ce", "cw", "ce_on_softmax")
 NORMS = ("linf", "l2")
@@ -78,17 +77,6 @@ def _budget(eps: float | torch.Tensor, x: torch.Tensor) -> float | torch.Tensor:
     if eps.shape[0] != x.shape[0]:
         raise ValueError(f"eps has {eps.shape[0]} entries for {x.shape[0]} images: give one per image.")
     return eps.to(device=x.device, dtype=x.dtype).view(-1, *[1] * (x.dim() - 1))
-
-
-@contextlib.contextmanager
-def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Run `model` in eval mode and restore its previous mode afterwards."""
-    was_training = model.training
-    model.eval()
-    try:
-        yield model
-    finally:
-        model.train(was_training)
 
 
 def attack_loss(logits: torch.Tensor, y: torch.Tensor, loss: str = "ce") -> torch.Tensor:

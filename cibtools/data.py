@@ -57,6 +57,13 @@ class TensorData:
         idx = torch.randperm(len(self), generator=g)[:n].to(self.labels.device)
         return TensorData(self.images[idx], self.labels[idx], self.name, self.split)
 
+    def head(self, n: int | None) -> "TensorData":
+        """The first `n` examples (all when `n` is None or too big): nested prefixes of one fixed subset,
+        so rows evaluated on different sizes can still be compared image by image on their common prefix."""
+        if n is None or n >= len(self):
+            return self
+        return TensorData(self.images[:n], self.labels[:n], self.name, self.split)
+
     def to(self, device: torch.device | str) -> "TensorData":
         return TensorData(self.images.to(device), self.labels.to(device), self.name, self.split)
 

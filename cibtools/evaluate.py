@@ -1,10 +1,13 @@
-"""Evaluation: robust accuracy as a tidy table, eps sweeps (Fig. 4), and the Sec. 4.6 sanity checks."""
+"""Scoring: the one path from an `AttackSpec` to adversarial examples (`craft`) and to a tidy row of
+accuracy (`score`, `robust_accuracy`), with the tables built on it: eps sweeps and their 50% crossings
+(Fig. 4), and the Sec. 4.6 sanity checks."""
 from __future__ import annotations
 
 import contextlib
+import math
 import time
-from dataclasses import dataclass
-from typing import Iterator
+from dataclasses import dataclass, replace
+from typing import Iterable, Iterator
 
 import pandas as pd
 import torch
@@ -12,6 +15,7 @@ from torch import nn
 
 from . import attacks
 from .data import TensorData
+from .models import eval_mode
 
 ATTACK_KINDS = ("clean", "fgsm", "pgd", "cw", "autoattack")
 
@@ -20,13 +24,15 @@ ATTACK_KINDS = ("clean", "fgsm", "pgd", "cw", "autoattack")
 class AttackSpec:
     """One attack setting. `kind` in clean/fgsm/pgd/cw/autoattack; `norm` linf or l2.
 
-    `eot` random forward passes are averaged per gradient; `loss` is ce, cw or ce_on_softmax;
-    `version` is AutoAttack's (`standard` or `rand`); `transfer` marks a black-box attack crafted on
-    a surrogate model.
+    `eps` is one budget (a float) or a tensor with one budget per image (FGSM, PGD and CW only; the
+    minimal-eps search attacks every image at its own budget). `eot` random forward passes are
+    averaged per gradient; `loss` is ce, cw or ce_on_softmax; `version` is AutoAttack's (`standard`
+    or `rand`); `transfer` marks a black-box attack crafted on a surrogate model; `random_start`
+    (PGD, CW) starts each run at a random point of the ball.
     """
 
     kind: str = "clean"
-    eps: float = 0.0
+    eps: float | torch.Tensor = 0.0
     steps: int = 0
     step_size: float | None = None
     restarts: int = 1
@@ -35,15 +41,33 @@ class AttackSpec:
     norm: str = "linf"
     version: str = "standard"
     transfer: bool = False
+    random_start: bool = True
 
     def __post_init__(self) -> None:
         if self.kind not in ATTACK_KINDS:
             raise ValueError(f"Unknown attack {self.kind!r}. Valid: {', '.join(ATTACK_KINDS)}.")
         attacks.check_eps(self.eps, self.norm)
+        if self.per_image and (self.kind == "autoattack" or self.eps.dim() != 1):
+            raise ValueError("A tensor eps holds one budget per image (shape (N,)) and works with fgsm, pgd and "
+                             f"cw; got shape {tuple(self.eps.shape)} for {self.kind!r}: pass a float instead.")
         steps = self.steps if self.kind in ("pgd", "cw") else 1
         attacks.check_settings(steps, self.step_size, self.restarts, self.eot, self.loss)
         if self.version not in ("standard", "rand"):
             raise ValueError(f"Unknown AutoAttack version {self.version!r}. Valid: standard, rand.")
+
+    @property
+    def per_image(self) -> bool:
+        """True when `eps` is a tensor of per-image budgets."""
+        return torch.is_tensor(self.eps)
+
+    @property
+    def no_budget(self) -> bool:
+        """True when the attack cannot move any image (clean, or eps 0 everywhere)."""
+        return self.kind == "clean" or bool((torch.as_tensor(self.eps) == 0).all())
+
+    def batch(self, start: int, stop: int) -> "AttackSpec":
+        """The spec for images start:stop (a per-image eps is sliced with them)."""
+        return replace(self, eps=self.eps[start:stop]) if self.per_image else self
 
     @property
     def label(self) -> str:
@@ -57,6 +81,8 @@ class AttackSpec:
             name += f" EOT-{self.eot}"
         if self.loss == "ce_on_softmax":
             name += " (softmax-CE)"
+        if self.per_image:
+            name += " (per-image eps)"
         return ("black-box " if self.transfer else "") + name
 
 
@@ -79,13 +105,13 @@ def craft(model: nn.Module, spec: AttackSpec, x: torch.Tensor, y: torch.Tensor,
         if surrogate is None:
             raise ValueError("A transfer (black-box) attack needs a surrogate model.")
         source = surrogate
-    if spec.kind == "clean" or spec.eps == 0:
+    if spec.no_budget:
         return x
     if spec.kind == "fgsm":
         return attacks.fgsm(source, x, y, spec.eps, loss=spec.loss, eot=spec.eot)
     if spec.kind in ("pgd", "cw"):
         return attacks.pgd(source, x, y, spec.eps, steps=spec.steps, step_size=spec.step_size,
-                           norm=spec.norm, restarts=spec.restarts,
+                           norm=spec.norm, random_start=spec.random_start, restarts=spec.restarts,
                            loss="cw" if spec.kind == "cw" else spec.loss, eot=spec.eot)
     return attacks.autoattack(source, x, y, spec.eps, norm=spec.norm, version=spec.version)
 
@@ -93,16 +119,27 @@ def craft(model: nn.Module, spec: AttackSpec, x: torch.Tensor, y: torch.Tensor,
 @torch.no_grad()
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """Predicted labels of the model's current prediction mode, in batches."""
-    with attacks.eval_mode(model):
+    with eval_mode(model):
         return torch.cat([model(x[i:i + batch_size]).argmax(-1) for i in range(0, len(x), batch_size)])
 
 
-def prediction_mode(model: nn.Module) -> str:
-    """What produced the prediction: `deterministic`, or the model's `mean`/`sample` mode."""
-    if not getattr(model, "stochastic", False):
-        return "deterministic"
-    mode = model.predict_mode
-    return f"sample (S={model.predict_samples})" if mode == "sample" else "mean"
+@contextlib.contextmanager
+def predicting(models: Iterable[nn.Module], mode: str) -> Iterator[None]:
+    """Every model (a dict's values, or any iterable) predicts in `mode` inside the block, through
+    `model.prediction(mode)` (deterministic models are left as they are); restored afterwards."""
+    models = models.values() if isinstance(models, dict) else models
+    with contextlib.ExitStack() as stack:
+        for model in models:
+            stack.enter_context(model.prediction(mode))
+        yield
+
+
+def correct_by_all(models: Iterable[nn.Module], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Indices of the images every model classifies correctly (in its current prediction)."""
+    correct = torch.ones_like(y, dtype=torch.bool)
+    for model in (models.values() if isinstance(models, dict) else models):
+        correct &= predict(model, x) == y
+    return correct.nonzero().squeeze(1)
 
 
 def craft_all(source: nn.Module, spec: AttackSpec, data: TensorData, batch_size: int = 500,
@@ -110,7 +147,7 @@ def craft_all(source: nn.Module, spec: AttackSpec, data: TensorData, batch_size:
     """Adversarial examples for the whole of `data`, crafted on `source` (or on `surrogate` for a
     transfer attack) in batches of batch_size // eot images."""
     bs = max(1, batch_size // max(1, spec.eot))
-    return torch.cat([craft(source, spec, data.images[i:i + bs], data.labels[i:i + bs], surrogate)
+    return torch.cat([craft(source, spec.batch(i, i + bs), data.images[i:i + bs], data.labels[i:i + bs], surrogate)
                       for i in range(0, len(data), bs)])
 
 
@@ -122,40 +159,24 @@ def score(model: nn.Module, data: TensorData, spec: AttackSpec, x_adv: torch.Ten
     Columns: method, dataset, attack, kind, norm, eps, eps_255, steps, restarts, eot, loss, version
     (AutoAttack's), mode (the prediction that is reported), attacked (what the gradients were taken
     of), protocol, accuracy (in %), n, seconds; with `per_example`, also `correct` (a numpy bool array).
+    A per-image eps (a tensor) has no single budget: eps and eps_255 are NaN and the attack's name says
+    `(per-image eps)`.
     """
     start = time.perf_counter()
     correct = predict(model, x_adv, batch_size) == data.labels
     label = spec.label + (f" x{spec.restarts} restarts" if spec.restarts > 1 else "")
     row = {
         "method": method, "dataset": data.name, "attack": label, "kind": spec.kind, "norm": spec.norm,
-        "eps": spec.eps, "eps_255": round(spec.eps * 255, 2), "steps": spec.steps, "restarts": spec.restarts,
+        "eps": math.nan if spec.per_image else spec.eps,
+        "eps_255": math.nan if spec.per_image else round(spec.eps * 255, 2), "steps": spec.steps, "restarts": spec.restarts,
         "eot": spec.eot, "loss": spec.loss, "version": spec.version if spec.kind == "autoattack" else "",
-        "mode": prediction_mode(model), "attacked": "surrogate (transfer)" if spec.transfer else attacked,
+        "mode": model.prediction_label, "attacked": "surrogate (transfer)" if spec.transfer else attacked,
         "protocol": protocol, "accuracy": 100.0 * float(correct.float().mean()), "n": len(correct),
         "seconds": round(seconds + time.perf_counter() - start, 2),
     }
     if per_example:
         row["correct"] = correct.cpu().numpy()
     return row
-
-
-@contextlib.contextmanager
-def prediction(model: nn.Module, mode: str | None = None, samples: int | None = None) -> Iterator[nn.Module]:
-    """Temporarily set a model's prediction mode (`mean`/`sample`) and/or its number of random
-    passes (`predict_samples`: bottleneck draws, or CiiV's fixation loops); restored afterwards.
-    A deterministic model is left as it is."""
-    if not getattr(model, "stochastic", False):
-        yield model
-        return
-    old_mode, old_samples = model.predict_mode, model.predict_samples
-    try:
-        if mode is not None:
-            model.predict_mode = mode
-        if samples is not None:
-            model.predict_samples = samples
-        yield model
-    finally:
-        model.predict_mode, model.predict_samples = old_mode, old_samples
 
 
 def robust_accuracy(
@@ -205,11 +226,11 @@ def mean_then_sample(model: nn.Module, data: TensorData, eps_values: list[float]
             out += white_box(eps, steps, eot_)[1:]
         return out + list(extra)
 
-    if not (sample and getattr(model, "stochastic", False)):
+    if not (sample and model.stochastic):
         return robust_accuracy(model, data, specs(1), method=method, surrogate=surrogate)
     frames = []
     for mode, eot_ in (("mean", 1), ("sample", eot)):
-        with prediction(model, mode):
+        with model.prediction(mode):
             frames.append(robust_accuracy(model, data, specs(eot_), method=method, surrogate=surrogate))
     return pd.concat(frames, ignore_index=True)
 
@@ -221,7 +242,7 @@ def authors_rows(model: nn.Module, data: TensorData, eps_values: list[float], me
     specs = [AttackSpec("clean")]
     for eps in eps_values:
         specs += [AttackSpec("fgsm", eps, loss="ce_on_softmax"), authors_protocol(eps)]
-    with prediction(model, "sample"):
+    with model.prediction("sample"):
         return robust_accuracy(model, data, specs, method=method, protocol="authors")
 
 
@@ -236,6 +257,130 @@ def first_eps_below(sweep: pd.DataFrame, threshold: float = 50.0) -> float | Non
     """Smallest eps at which accuracy drops below `threshold` % (None if it never does)."""
     below = sweep[sweep["accuracy"] < threshold]
     return None if below.empty else float(below["eps"].min())
+
+
+def _curves(sweep: pd.DataFrame):
+    """(panel, curve, rows sorted by eps) for every curve of a sweep with `panel` and `curve` columns."""
+    for panel in dict.fromkeys(sweep["panel"]):
+        for curve, c in sweep[sweep["panel"] == panel].groupby("curve", sort=False):
+            yield panel, curve, c.sort_values("eps")
+
+
+def crossing_table(sweep: pd.DataFrame, paper_crossings: dict[str, int] | None = None,
+                   paper_panel: str = "FGSM", threshold: float = 50.0) -> pd.DataFrame:
+    """Fig. 4's 50% crossings: per curve of `sweep` (columns panel, curve, method, mode, eps, eps_255,
+    accuracy, n), `ours_255` = the first grid eps (in /255) below `threshold` % ("never" if none), its
+    bracket on the grid, and beside the `paper_panel` curves of the mean (or deterministic) prediction
+    the paper's crossing (`paper_crossings`, by method) and the difference ours - paper."""
+    grid = sorted(e for e in set(sweep["eps_255"]) if e > 0)
+    rows = []
+    for panel, curve, c in _curves(sweep):
+        cross = first_eps_below(c, threshold)
+        ours = None if cross is None else round(cross * 255)
+        m, mode = c["method"].iloc[0], c["mode"].iloc[0]
+        ref = None
+        if panel == paper_panel and mode in ("mean", "deterministic"):
+            ref = (paper_crossings or {}).get(m)
+        rows.append({"panel": panel, "curve": curve, "method": m, "mode": mode,
+                     "ours_255": "never" if ours is None else ours, "n": int(c["n"].iloc[0]),
+                     "bracket (/255)": ("" if ours is None else "clean < 50%" if ours == 0
+                                        else f"({max([0] + [round(e) for e in grid if e < ours])}, {ours}]"),
+                     "paper_255": "" if ref is None else ref,
+                     "diff_255": "" if ours is None or ref is None else ours - ref})
+    return pd.DataFrame(rows)
+
+
+def _crossing(cross: pd.DataFrame, panel: str, method: str, sampled: bool = False) -> float | None:
+    """One curve's crossing in /255 (inf: never below 50%), None when that curve was not run."""
+    rows = cross[(cross["panel"] == panel) & (cross["method"] == method)
+                 & (cross["curve"].str.contains("sample") == sampled)]
+    if rows.empty:
+        return None
+    ours = rows["ours_255"].iloc[0]
+    return math.inf if ours == "never" else ours
+
+
+def _show(e: float) -> str:
+    return "never" if e == math.inf else ("eps 0 (clean accuracy < 50%)" if e == 0 else f"{e}/255")
+
+
+def crossing_sentences(sweep: pd.DataFrame, cross: pd.DataFrame, paper_crossings: dict[str, int],
+                       labels: dict[str, str], first: str = "causalib", second: str = "vib") -> list[str]:
+    """Fig. 4 in words, generated from the numbers: per panel, which of `first` and `second` (mean
+    mode) drops below 50% first; the paper's FGSM crossings beside ours; and the PGD accuracy gap
+    first - second over the budgets."""
+    a, b, n = labels.get(first, first), labels.get(second, second), int(sweep["n"].iloc[0])
+    lines = []
+    for panel in dict.fromkeys(sweep["panel"]):
+        v, c = _crossing(cross, panel, second), _crossing(cross, panel, first)
+        if v is None or c is None:
+            continue
+        verdict = "later than" if c > v else ("at the same grid point as" if c == v else "earlier than")
+        lines.append(f"{panel} (mean mode, n={n}): {a} drops below 50% at {_show(c)}, {b} at {_show(v)}: "
+                     f"{a} crosses {verdict} {b}.")
+    for m, e in paper_crossings.items():
+        if _crossing(cross, "FGSM", m) is not None:
+            lines.append(f"  paper, FGSM: {labels.get(m, m)} at {e}/255; ours (mean mode) {_show(_crossing(cross, 'FGSM', m))}")
+    for panel in [p for p in dict.fromkeys(sweep["panel"]) if p.startswith("PGD")]:
+        pgd = sweep[(sweep.panel == panel) & (sweep.eps > 0)].pivot_table(index="eps_255", columns="method",
+                                                                          values="accuracy")
+        if {first, second} <= set(pgd.columns):
+            gap = pgd[first] - pgd[second]
+            lines.append(f"{panel}: {a} minus {b} accuracy over the {len(gap)} budgets: mean {gap.mean():+.1f}, "
+                         f"max {gap.max():+.1f} at {gap.idxmax():.0f}/255, min {gap.min():+.1f} points "
+                         f"(the paper: 'about 20% better').")
+    return lines
+
+
+def sweep_checks(sweep: pd.DataFrame, chance: float, tolerance: float, rise: float = 1.0) -> pd.DataFrame:
+    """Sanity check 4 on an eps sweep: per curve, is accuracy at the largest eps at `chance` (%) +
+    `tolerance` points or below (`passed`), and is the curve monotone (no rise of more than `rise`
+    points from one budget to the next; `largest rise` says where it is not)?"""
+    top = sweep["eps_255"].max()
+    checks = []
+    for panel, curve, c in _curves(sweep):
+        last = c[c["eps_255"] == top]
+        if last.empty:
+            continue
+        r = last.iloc[0]
+        rises = c["accuracy"].diff()
+        worst = rises.max()
+        checks.append({"panel": panel, "curve": curve, "mode": r["mode"], "eps_255": r["eps_255"],
+                       "accuracy": round(r["accuracy"], 2), "n": r["n"], "passed": r["accuracy"] <= chance + tolerance,
+                       "monotone": not (worst > rise),
+                       "largest rise": f"{worst:+.1f} at {c['eps_255'].iloc[int(rises.fillna(-1e9).values.argmax())]:.0f}/255"
+                                       if worst > rise else ""})
+    return pd.DataFrame(checks)
+
+
+def sweep_checks_report(checks: pd.DataFrame, chance: float, tolerance: float) -> str:
+    """`sweep_checks` in words: how many curves pass (PASS/FAIL), then each failure and each non-monotone curve."""
+    n_pass = int(checks["passed"].sum())
+    lines = [f"Sanity check 4 at eps = {int(checks['eps_255'].max())}/255 (n={int(checks['n'].iloc[0])}): {n_pass} of "
+             f"{len(checks)} curves are at chance ({chance:.0f}%) + {tolerance} points or below -> "
+             f"{'PASS' if n_pass == len(checks) else 'FAIL'}"]
+    lines += [f"  FAIL: {r['panel']} / {r['curve']}: {r['accuracy']:.2f}% at {r['eps_255']:.0f}/255"
+              for _, r in checks[~checks["passed"]].iterrows()]
+    lines += [f"  not monotone: {r['panel']} / {r['curve']}: accuracy rises by {r['largest rise']}"
+              for _, r in checks[~checks["monotone"]].iterrows()]
+    return "\n".join(lines)
+
+
+def autoattack_modes(model: nn.Module, data: TensorData, eps: float, modes: Iterable[str | None] = (None,),
+                     method: str = "", rand: bool = True) -> tuple[pd.DataFrame, list[str]]:
+    """Clean and AutoAttack L-inf rows of one model in each prediction mode of `modes` (None: the model's
+    own): AutoAttack `standard` where the prediction is deterministic, `rand` (EOT) where it is random.
+    With `rand=False` the `rand` runs are skipped; the second value lists the skipped modes."""
+    frames, skipped = [], []
+    for mode in modes:
+        with model.prediction(mode):
+            version = "rand" if model.is_random else "standard"
+            if version == "rand" and not rand:
+                skipped.append(model.prediction_label)
+                continue
+            specs = [AttackSpec("clean"), AttackSpec("autoattack", eps, version=version)]
+            frames.append(robust_accuracy(model, data, specs, method=method).assign(version=version))
+    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), skipped
 
 
 def sanity_checks(

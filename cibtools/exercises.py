@@ -1,15 +1,19 @@
-"""Checkers for the notebooks' exercises: a student's answer gets a verdict and a hint, never a traceback.
+"""The exercises of notebooks 01-08, one job: checking a student's answer. Each gets a verdict and a hint,
+never a traceback, and never the solution.
 
 A checker compares the answer with a reference computed by `cibtools` (so the solution is never
-printed) and returns a `Verdict`, which is truthy when the answer is right. The topic modules
-(`cibtools.ib_theory`, `cibtools.scm`) define the exercises' checkers on top of these two helpers.
+printed) and returns a `Verdict`, which is truthy when the answer is right; common slips get their own
+hint. The exercises' data (the scalar toy of 01, the SCMs and candidate instruments of 02) live here too.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import numpy as np
+
+from . import ib_theory, scm
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,175 @@ def check_function(student: Callable, reference: Callable, cases: Iterable[tuple
     return Verdict(True, f"your function agrees with the reference on {number} test cases.")
 
 
-# --- Exercises of notebooks 03-08 (references computed here or by cibtools; never printed) -----------------
+def _first_number(value: Any) -> float | None:
+    """The first entry of a number, array or tensor as a float; None when it is not numeric or empty."""
+    got = _as_array(value)
+    return None if got is None or got.size == 0 else float(got.reshape(-1)[0])
+
+
+def _slip(got: Any, slips: Iterable[tuple[float, str]], otherwise: Callable[[], Verdict],
+          rtol: float = 1e-2) -> Verdict:
+    """A 'not yet' naming the first common slip whose value `got` matches (within `rtol`), else `otherwise()`."""
+    value = _first_number(got)
+    if value is not None and math.isfinite(value):
+        for target, message in slips:
+            if abs(value - target) <= rtol * abs(target) + 1e-9:
+                return Verdict(False, message)
+    return otherwise()
+
+
+def _student_value(student: Callable, args: tuple) -> Any:
+    """The student's function on one case, or None when it raises (check_function reports that)."""
+    try:
+        return student(*args)
+    except Exception:  # noqa: BLE001 - any error in student code is reported by check_function
+        return None
+
+
+# --- 01: the information bottleneck (references from cibtools.ib_theory and cibtools.losses) ----------------
+# Exercises 2 and 3 use this scalar toy: X ~ N(0, 1.5^2), Z = 2 X + N(0, 1).
+SCALAR_TOY = {"a": 2.0, "sigma_x": 1.5, "sigma_e": 1.0}
+_KL_CASES = [(0.0, 1.0), (1.0, 1.0), (0.5, 0.3), (-2.0, 2.5), (0.1, 0.05)]
+
+
+def _scalar_toy() -> ib_theory.GaussianToy:
+    return ib_theory.GaussianToy.one_dim(SCALAR_TOY["a"], SCALAR_TOY["sigma_x"], SCALAR_TOY["sigma_e"])
+
+
+def _kl_1d(mu: float, sigma: float) -> float:
+    import torch
+
+    from .losses import kl_to_standard_normal
+
+    return float(kl_to_standard_normal(torch.tensor([[float(mu)]], dtype=torch.float64),
+                                       torch.tensor([[float(sigma)]], dtype=torch.float64))[0])
+
+
+def check_kl_divergence(student: Callable) -> Verdict:
+    """01, exercise 1: `student(mu, sigma)` -> KL[N(mu, sigma^2) || N(0, 1)] in nats (Eq. 23's KL).
+
+    Tested on a few (mu, sigma) pairs against `cibtools.losses.kl_to_standard_normal`.
+    """
+    hint = ("write KL = E_{z~N(mu, sigma^2)}[log N(z; mu, sigma^2) - log N(z; 0, 1)]; the log(2 pi) terms "
+            "cancel, and you need E[(z - mu)^2] and E[z^2] under N(mu, sigma^2). sigma is a standard "
+            "deviation, not a variance; the answer is 0 for mu = 0, sigma = 1.")
+    verdict = check_function(student, _kl_1d, _KL_CASES, hint)
+    if verdict or not callable(student):
+        return verdict
+    for mu, sigma in _KL_CASES:
+        got, want = _student_value(student, (mu, sigma)), _kl_1d(mu, sigma)
+        if _first_number(got) is not None and abs(_first_number(got) - want) > 1e-3 * abs(want) + 1e-9:
+            where = f"at (mu, sigma) = ({mu:g}, {sigma:g})"
+            return _slip(got, [(2 * want, f"your result is twice the KL {where}: check the factor 1/2 in front "
+                                          f"of everything. Hint: {hint}"),
+                               (-want, "your result has the wrong sign (a KL divergence is never negative): "
+                                       f"which density goes in the numerator? Hint: {hint}")], lambda: verdict)
+    return verdict
+
+
+def check_mutual_information(answer: Any) -> Verdict:
+    """01, exercise 2: I(Z;X) in nats for the scalar toy `SCALAR_TOY` (a number)."""
+    t, want = SCALAR_TOY, _scalar_toy().i_zx()
+    hint = ("I(Z;X) = h(Z) - h(Z|X). Given X, Z is Gaussian with the encoder's noise variance; "
+            "unconditionally Var(Z) = a^2 sigma_x^2 + sigma_e^2. The entropy of N(m, v) is "
+            "1/2 log(2 pi e v); use the natural log (nats).")
+    return _slip(answer, [
+        (want / math.log(2.0), f"that is the right value in bits: the notebook works in nats (natural log). Hint: {hint}"),
+        (2 * want, f"your answer is twice the mutual information: check the factor 1/2. Hint: {hint}"),
+        (0.5 * math.log(t["a"] ** 2 * t["sigma_x"] ** 2 / t["sigma_e"] ** 2),
+         f"you used the ratio of signal to noise variance; Var(Z) also contains the noise. Hint: {hint}"),
+    ], lambda: check_value(answer, want, hint, what="your I(Z;X)"))
+
+
+def check_prior_gap(answer: Any) -> Verdict:
+    """01, exercise 3: for the scalar toy and VIB's prior r(z) = N(0, 1), the slack of Eq. 20,
+    E_x KL[p(z|x) || r(z)] - I(Z;X), in nats (a number)."""
+    toy = _scalar_toy()
+    bound = ib_theory.rate_upper_bound(toy)
+    hint = ("subtract Eq. 19 from Eq. 20: the log p(z|x) terms cancel and what remains is "
+            "E_z[log p(z) - log r(z)], a KL divergence between two zero-mean Gaussians in z "
+            "(Exercise 1 gives it once you know the variance of p(z)).")
+    value = _first_number(answer)
+    if value is not None and value < 0:
+        return Verdict(False, f"the slack of an upper bound cannot be negative. Hint: {hint}")
+    return _slip(answer, [(bound, f"that is the bound itself; the exercise asks for bound - I(Z;X). Hint: {hint}")],
+                 lambda: check_value(answer, bound - toy.i_zx(), hint, what="your gap"))
+
+
+# --- 02: confounding and instrumental variables (references from cibtools.scm) ------------------------------
+BIAS_SCM = scm.LinearSCM(w_sx=2.0, w_sy=-1.0, w_xy=1.0, w_rx=1.5, sigma_s=1.0, sigma_r=1.0, sigma_ux=0.5)
+_IV_HINT = ("Eq. 7 compares how much y moves with how much x moves when only the instrument r moves. "
+            "With data, 'moves with r' is a covariance with r.")
+_CANDIDATES = {  # name -> (SCM with that candidate as R, why it is not valid, or None)
+    "A": (scm.LinearSCM(w_sr=0.8), "candidate A moves together with the style s (look at corr(r, s)): it breaks "
+                                    "condition 1 of Sec. 3.2, independence of the confounder."),
+    "B": (scm.LinearSCM(w_ry=0.7), "candidate B also reaches y directly, not only through x (look at "
+                                    "corr(r, y - w_xy x)): it breaks condition 2, exclusion."),
+    "C": (scm.LinearSCM(), None),
+    "D": (scm.LinearSCM(w_rx=0.02), "candidate D hardly moves x (look at corr(r, x) and the first-stage F): "
+                                     "a weak instrument makes the Wald ratio divide by almost zero."),
+}
+
+
+def check_iv_estimator(student: Callable) -> Verdict:
+    """02, exercise 1: `student(r, x, y)` must return the IV estimate of w_xy for 1-D arrays r, x, y.
+    Checked on five data sets from different SCMs against `scm.iv_wald`."""
+    models = [scm.LinearSCM(), scm.LinearSCM(w_sx=2, w_sy=-1, w_xy=1.5), scm.LinearSCM(w_xy=-0.7, w_rx=0.6, sigma_r=2),
+              scm.LinearSCM(w_sx=0.3, w_sy=2, w_xy=0.0, sigma_uy=3), scm.LinearSCM(w_sx=-1, w_sy=1, w_xy=2, sigma_ux=0.2)]
+    cases = [tuple(m.sample(500, seed=11 + i)[1:]) for i, m in enumerate(models)]
+    verdict = check_function(student, scm.iv_wald, cases, _IV_HINT, rtol=1e-3)
+    if verdict or not callable(student):
+        return verdict
+    r, x, y = cases[1]
+    return _slip(_student_value(student, cases[1]), [
+        (float(scm.ols_slope(x, y)), "your function returns the OLS slope of y on x, which the confounder s "
+                                     "biases. Hint: use the instrument r, which s does not touch."),
+        (1 / float(scm.iv_wald(r, x, y)), "your ratio is upside down. Hint: " + _IV_HINT),
+    ], lambda: verdict, rtol=1e-3)
+
+
+def check_ols_bias(answer: Any, model: scm.LinearSCM = BIAS_SCM) -> Verdict:
+    """02, exercise 2: the large-sample OLS bias cov(x_r, y_r) / var(x_r) - w_xy for `model`, with the
+    instrument in x. Accepted within 2 %; common slips (the slope instead of the bias, a forgotten
+    variance term, a wrong sign) get their own hint."""
+    hint = ("the bias is the covariance that the back-door path X <- S -> Y adds, divided by the variance "
+            "of x; write var(x_r) from x_r = w_sx s + w_rx r + u_x with independent s, r, u_x.")
+    truth = scm.ols_bias_formula(model, True)
+    verdict = check_value(answer, truth, hint, rtol=0.02, what="your predicted bias")
+    if verdict:
+        return verdict
+    return _slip(answer, [
+        (model.w_xy + truth, "that is the OLS slope itself; the bias is the slope minus the true w_xy."),
+        (-truth, "the size is right but the sign is not: look at the signs of w_sx and w_sy."),
+        (scm.ols_bias_formula(model, False), "you used the variance of x without the instrument: here x is x_r, "
+                                             "and the instrument adds w_rx^2 sigma_r^2 to its variance."),
+    ], lambda: verdict, rtol=0.02)
+
+
+def instrument_candidates(n: int = 5000, seed: int = 3) -> dict[str, scm.Sample]:
+    """02, exercise 3: four candidate instruments, each a simulated data set (s, r, x, y) with w_xy = 0.5."""
+    return {name: m.sample(n, seed + i) for i, (name, (m, _)) in enumerate(_CANDIDATES.items())}
+
+
+def check_instrument_choice(answer: Any) -> Verdict:
+    """02, exercise 3: which candidate of `instrument_candidates` is a valid instrument? Its letter."""
+    hint = "a valid instrument moves x, is independent of s, and reaches y only through x (try scm.instrument_checks)."
+    if answer is None or answer is Ellipsis:
+        return Verdict(False, f"your answer is still empty: replace the `...` with a letter. Hint: {hint}")
+    if isinstance(answer, (list, tuple, set)):
+        if len(answer) != 1:
+            return Verdict(False, f"exactly one candidate is valid; you named {len(answer)}. Hint: {hint}")
+        answer = next(iter(answer))
+    name = str(answer).strip().upper()
+    if name not in _CANDIDATES:
+        return Verdict(False, f"answer with one of the letters {', '.join(_CANDIDATES)}, not {answer!r}.")
+    why = _CANDIDATES[name][1]
+    if why is None:
+        return Verdict(True, f"candidate {name} passes all three conditions, and its Wald estimate is consistent.")
+    return Verdict(False, why)
+
+
+# --- 03-08 (references computed here or by cibtools; never printed) ----------------------------------------
 def check_training_steps(answer: Any) -> Verdict:
     """03, exercise 1: optimiser steps of one paper-settings model (60k images, batch 100, 50 epochs)."""
     return check_value(answer, 60000 // 100 * 50, "one step per batch; how many batches of 100 in 60,000 "
@@ -168,7 +340,7 @@ def check_median_eps(student: Callable) -> Verdict:
 
 def check_sign_test(student: Callable) -> Verdict:
     """07, exercise 2: `student(wins, losses)` -> two-sided exact sign test p-value."""
-    from .visual import sign_test
+    from .minimal_eps import sign_test
 
     return check_function(student, sign_test, [(10, 2), (50, 50), (0, 7), (30, 12)],
                           "under the null each non-tied pair is a fair coin: double the binomial tail "

@@ -1,4 +1,6 @@
-"""The information bottleneck made checkable (Sec. 3.1 and Appendix A.1, Eq. 1-4 and 12-23).
+"""The information bottleneck made checkable (Sec. 3.1 and Appendix A.1, Eq. 1-4 and 12-23): one job,
+computing the information quantities of notebook 01 (its figures are `cibtools.ib_plots`, its exercise
+checkers `cibtools.exercises`).
 
 Two parts, shared by notebook 01 and `tests/test_ib_theory.py`:
 
@@ -9,16 +11,15 @@ Two parts, shared by notebook 01 and `tests/test_ib_theory.py`:
    Eq. 16/18, each in closed form and by Monte Carlo (seeded), with their exact gaps
    (a KL divergence each).
 2. The VIB objective on MNIST (Eq. 4/23): the KL term and the sampled cross-entropy of a trained
-   model, which place it on the information plane, and a plot of the alpha trade-off.
+   model, which place it on the information plane (one row per alpha of a sweep).
 
-Plus the checkers of the notebook's exercises (built on `cibtools.exercises`).
 All quantities are in nats.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,7 +28,6 @@ from torch import nn
 
 from . import losses
 from .data import TensorData
-from .exercises import Verdict, check_function, check_value
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -266,6 +266,12 @@ def decoder_gap(toy: GaussianToy, w: np.ndarray, b: np.ndarray, s: np.ndarray) -
 # Step 5 (Eq. 19-20): the prior's upper bound on I(Z;X)
 # ----------------------------------------------------------------------------------------------
 
+def _prior(toy: GaussianToy, prior_mean: np.ndarray | None, prior_cov: np.ndarray | None):
+    """The variational prior r(z) = N(m, R) as (m, R); VIB's N(0, I) where a part is None."""
+    m = np.zeros(toy.d_z) if prior_mean is None else np.asarray(prior_mean, dtype=float)
+    return m, (np.eye(toy.d_z) if prior_cov is None else np.atleast_2d(prior_cov))
+
+
 def rate_upper_bound(toy: GaussianToy, prior_mean: np.ndarray | None = None,
                      prior_cov: np.ndarray | None = None) -> float:
     """Eq. 20: I(Z;X) <= E_x KL[p(z|x) || r(z)] in closed form, r = N(prior_mean, prior_cov).
@@ -273,8 +279,7 @@ def rate_upper_bound(toy: GaussianToy, prior_mean: np.ndarray | None = None,
     Defaults to VIB's prior r = N(0, I). With p(z|x) = N(A x, S_e) the expectation over x gives
     1/2 [tr(R^-1 (S_e + A S_x A^T)) + m^T R^-1 m - d_z + log det R - log det S_e].
     """
-    m = np.zeros(toy.d_z) if prior_mean is None else np.asarray(prior_mean, dtype=float)
-    r = np.eye(toy.d_z) if prior_cov is None else np.atleast_2d(prior_cov)
+    m, r = _prior(toy, prior_mean, prior_cov)
     inv = np.linalg.inv(r)
     return 0.5 * (float(np.trace(inv @ toy.cov_z)) + float(m @ inv @ m) - toy.d_z + logdet(r) - logdet(toy.cov_e))
 
@@ -282,8 +287,7 @@ def rate_upper_bound(toy: GaussianToy, prior_mean: np.ndarray | None = None,
 def rate_upper_bound_mc(toy: GaussianToy, prior_mean: np.ndarray | None = None,
                         prior_cov: np.ndarray | None = None, n: int = 200_000, seed: int = 0) -> McEstimate:
     """Eq. 20 by Monte Carlo: the mean of log p(z|x) - log r(z) over x ~ p(x), z ~ p(z|x)."""
-    m = np.zeros(toy.d_z) if prior_mean is None else np.asarray(prior_mean, dtype=float)
-    r = np.eye(toy.d_z) if prior_cov is None else np.atleast_2d(prior_cov)
+    m, r = _prior(toy, prior_mean, prior_cov)
     x, _, z = toy.sample(n, seed)
     terms = gaussian_log_density(z, x @ toy.A.T, toy.cov_e) - gaussian_log_density(z, m, r)
     return _mc(terms, n, seed)
@@ -291,8 +295,7 @@ def rate_upper_bound_mc(toy: GaussianToy, prior_mean: np.ndarray | None = None,
 
 def rate_gap(toy: GaussianToy, prior_mean: np.ndarray | None = None, prior_cov: np.ndarray | None = None) -> float:
     """The exact slack of Eq. 20: bound - I(Z;X) = KL[p(z) || r(z)] >= 0, closed form."""
-    m = np.zeros(toy.d_z) if prior_mean is None else np.asarray(prior_mean, dtype=float)
-    r = np.eye(toy.d_z) if prior_cov is None else np.atleast_2d(prior_cov)
+    m, r = _prior(toy, prior_mean, prior_cov)
     return kl_gaussians(np.zeros(toy.d_z), toy.cov_z, m, r)
 
 
@@ -333,11 +336,24 @@ def bound_table(toy: GaussianToy, n: int = 200_000, seed: int = 0, misspecified_
 
 def bound_curves(toy: GaussianToy, prior_scales: np.ndarray, decoder_scales: np.ndarray) -> dict[str, np.ndarray]:
     """The two bounds along one-parameter families that contain the tight choice at scale 1:
-    r_s(z) = N(0, s Cov(Z)) for s in `prior_scales`, and q_t(y|z) = N(t W* z, S*) for t in `decoder_scales`."""
+    r_s(z) = N(0, s Cov(Z)) for s in `prior_scales`, and q_t(y|z) = N(t W* z, S*) for t in `decoder_scales`.
+    Returns the scales and the closed-form bounds ("rate", "decoder") as arrays."""
     w0, b0, s0 = toy.true_decoder()
     return {
+        "prior_scales": np.asarray(prior_scales, float), "decoder_scales": np.asarray(decoder_scales, float),
         "rate": np.array([rate_upper_bound(toy, None, s * toy.cov_z) for s in prior_scales]),
         "decoder": np.array([decoder_lower_bound(toy, t * w0, b0, s0) for t in decoder_scales]),
+    }
+
+
+def bound_curves_mc(toy: GaussianToy, prior_scales, decoder_scales, n: int = 200_000,
+                    seed: int = 0) -> dict[str, Any]:
+    """`bound_curves` by Monte Carlo at a few scales: lists of `McEstimate` under "rate" and "decoder"."""
+    w0, b0, s0 = toy.true_decoder()
+    return {
+        "prior_scales": np.asarray(prior_scales, float), "decoder_scales": np.asarray(decoder_scales, float),
+        "rate": [rate_upper_bound_mc(toy, None, s * toy.cov_z, n, seed) for s in prior_scales],
+        "decoder": [decoder_lower_bound_mc(toy, t * w0, b0, s0, n, seed) for t in decoder_scales],
     }
 
 
@@ -414,145 +430,3 @@ def information_plane_row(result: Any, data: TensorData, h_y: float, samples: in
             "train_kl": last.get("kl", float("nan")), "train_ce": last.get("ce", float("nan")),
             "epochs": result.config.epochs, "train_seconds": round(result.train_seconds, 1),
             "from_cache": result.from_cache}
-
-
-def plot_information_plane(table: pd.DataFrame, ax, highlight: float | None = None, h_y: float | None = None,
-                           cmap: str = "viridis"):
-    """The information plane of an alpha sweep: x = KL (I(Z;X) upper bound), y = cross-entropy.
-
-    `table` has columns alpha, kl, ce (test) and optionally train_kl, train_ce. With `h_y` a right
-    axis shows H(Y) - ce, the lower bound on I(Z;Y). `highlight` circles the run with that alpha.
-    Returns the scatter (for a colour bar).
-    """
-    t = table.sort_values("alpha")
-    norm = _log_norm(t["alpha"])
-    ax.plot(t["kl"], t["ce"], color="0.6", lw=1, zorder=1)
-    sc = ax.scatter(t["kl"], t["ce"], c=t["alpha"], cmap=cmap, norm=norm, s=60, zorder=3,
-                    edgecolor="black", label="test set")
-    if {"train_kl", "train_ce"} <= set(t.columns):
-        ax.scatter(t["train_kl"], t["train_ce"], c=t["alpha"], cmap=cmap, norm=norm, s=60, marker="s",
-                   zorder=2, alpha=0.5, edgecolor="black", linewidth=0.5,
-                   label="training set (last epoch's running mean)")
-    for _, row in t.iterrows():
-        ax.annotate(f"α={row['alpha']:g}", (row["kl"], row["ce"]), textcoords="offset points", xytext=(6, 6),
-                    fontsize=8)
-    if highlight is not None:
-        row = t.iloc[int(np.argmin(np.abs(np.log(t["alpha"].to_numpy()) - math.log(highlight))))]
-        ax.scatter([row["kl"]], [row["ce"]], s=320, facecolor="none", edgecolor="red", lw=2, zorder=4,
-                   label=f"α = {row['alpha']:g}: KL {row['kl']:.2f}, CE {row['ce']:.3f} nats")
-    kls = pd.concat([t["kl"], t.get("train_kl", t["kl"])]).dropna()
-    if kls.max() > 20 * max(kls.min(), 1.0):  # spans decades: symmetric log (linear below 1 nat)
-        ax.set_xscale("symlog", linthresh=1.0)
-    ax.set_xlabel("KL[p(z|x) || N(0, I)]  (nats)  = upper bound on I(Z;X), Eq. 20")
-    ax.set_ylabel("cross-entropy E[-log q(y|z)]  (nats)")
-    if h_y is not None:
-        sec = ax.secondary_yaxis("right", functions=(lambda c: h_y - c, lambda i: h_y - i))
-        sec.set_ylabel("H(Y) - CE  (nats) = lower bound on I(Z;Y)")
-    ax.legend(fontsize=8, loc="best")
-    return sc
-
-
-def _log_norm(alphas: pd.Series):
-    from matplotlib.colors import LogNorm
-    lo, hi = float(alphas.min()), float(alphas.max())
-    return LogNorm(vmin=lo, vmax=hi if hi > lo else lo * 10)
-
-
-# ----------------------------------------------------------------------------------------------
-# Exercises: checkers that never print the solution
-# ----------------------------------------------------------------------------------------------
-
-# Exercise 2 and 3 use this scalar toy: X ~ N(0, 1.5^2), Z = 2 X + N(0, 1).
-EXERCISE_TOY_1D = {"a": 2.0, "sigma_x": 1.5, "sigma_e": 1.0}
-_KL_CASES = [(0.0, 1.0), (1.0, 1.0), (0.5, 0.3), (-2.0, 2.5), (0.1, 0.05)]
-
-
-def _reference_kl_1d(mu: float, sigma: float) -> float:
-    return float(losses.kl_to_standard_normal(torch.tensor([[float(mu)]], dtype=torch.float64),
-                                              torch.tensor([[float(sigma)]], dtype=torch.float64))[0])
-
-
-def _as_float(value: Any) -> float | None:
-    """The first entry of a number, array or tensor as a float; None when it is not numeric."""
-    try:
-        value = value.detach().cpu() if hasattr(value, "detach") else value
-        return float(np.asarray(value, dtype=float).reshape(-1)[0])
-    except (TypeError, ValueError, IndexError):
-        return None
-
-
-def _close(value: Any, target: float, rtol: float = 1e-2) -> bool:
-    v = _as_float(value)
-    return v is not None and math.isfinite(v) and abs(v - target) <= rtol * abs(target) + 1e-9
-
-
-def _first_failure(student: Callable, cases: list[tuple]) -> tuple[tuple, Any] | None:
-    """The first case where the student's function disagrees with the reference (None if none or it raises)."""
-    for args in cases:
-        try:
-            got = student(*args)
-        except Exception:  # noqa: BLE001 - reported by check_function
-            return None
-        if not _close(got, _reference_kl_1d(*args), rtol=1e-3):
-            return args, got
-    return None
-
-
-def check_kl_exercise(student_kl: Callable[[float, float], float]) -> Verdict:
-    """Exercise 1: a function (mu, sigma) -> KL[N(mu, sigma^2) || N(0, 1)] in nats (Eq. 23's KL).
-
-    Tested on a few (mu, sigma) pairs against `cibtools.losses.kl_to_standard_normal`.
-    """
-    hint = ("write KL = E_{z~N(mu, sigma^2)}[log N(z; mu, sigma^2) - log N(z; 0, 1)]; the log(2 pi) terms "
-            "cancel, and you need E[(z - mu)^2] and E[z^2] under N(mu, sigma^2). sigma is a standard "
-            "deviation, not a variance; the answer is 0 for mu = 0, sigma = 1.")
-    verdict = check_function(student_kl, _reference_kl_1d, _KL_CASES, hint)
-    if verdict or not callable(student_kl):
-        return verdict
-    failure = _first_failure(student_kl, _KL_CASES)
-    if failure is not None:
-        (mu, sigma), got = failure
-        want = _reference_kl_1d(mu, sigma)
-        if _close(got, 2 * want):
-            return Verdict(False, "your result is twice the KL at (mu, sigma) = "
-                                  f"({mu:g}, {sigma:g}): check the factor 1/2 in front of everything. Hint: {hint}")
-        if _close(got, -want):
-            return Verdict(False, "your result has the wrong sign (a KL divergence is never negative): "
-                                  f"which density goes in the numerator? Hint: {hint}")
-    return verdict
-
-
-def check_mi_exercise(answer: Any) -> Verdict:
-    """Exercise 2: I(Z;X) in nats for the scalar toy `EXERCISE_TOY_1D` (a number)."""
-    t = EXERCISE_TOY_1D
-    want = GaussianToy.one_dim(t["a"], t["sigma_x"], t["sigma_e"]).i_zx()
-    hint = ("I(Z;X) = h(Z) - h(Z|X). Given X, Z is Gaussian with the encoder's noise variance; "
-            "unconditionally Var(Z) = a^2 sigma_x^2 + sigma_e^2. The entropy of N(m, v) is "
-            "1/2 log(2 pi e v); use the natural log (nats).")
-    if _close(answer, want / math.log(2.0)):
-        return Verdict(False, "that is the right value in bits: the notebook works in nats (natural log). "
-                              f"Hint: {hint}")
-    if _close(answer, 2 * want):
-        return Verdict(False, f"your answer is twice the mutual information: check the factor 1/2. Hint: {hint}")
-    if _close(answer, 0.5 * math.log(t["a"] ** 2 * t["sigma_x"] ** 2 / t["sigma_e"] ** 2)):
-        return Verdict(False, "you used the ratio of signal to noise variance; Var(Z) also contains the "
-                              f"noise. Hint: {hint}")
-    return check_value(answer, want, hint, what="your I(Z;X)")
-
-
-def check_gap_exercise(answer: Any) -> Verdict:
-    """Exercise 3: for the scalar toy and VIB's prior r(z) = N(0, 1), the slack of Eq. 20,
-    E_x KL[p(z|x) || r(z)] - I(Z;X), in nats (a number)."""
-    t = EXERCISE_TOY_1D
-    toy = GaussianToy.one_dim(t["a"], t["sigma_x"], t["sigma_e"])
-    want = rate_upper_bound(toy) - toy.i_zx()
-    hint = ("subtract Eq. 19 from Eq. 20: the log p(z|x) terms cancel and what remains is "
-            "E_z[log p(z) - log r(z)], a KL divergence between two zero-mean Gaussians in z "
-            "(Exercise 1 gives it once you know the variance of p(z)).")
-    if _close(answer, rate_upper_bound(toy)):
-        return Verdict(False, f"that is the bound itself; the exercise asks for bound - I(Z;X). Hint: {hint}")
-    arr = _as_float(answer)
-    if arr is not None and arr < 0:
-        return Verdict(False, f"the slack of an upper bound cannot be negative. Hint: {hint}")
-    return check_value(answer, want, hint, what="your gap")
-

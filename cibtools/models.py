@@ -4,11 +4,15 @@ Every model returns logits. A model with a random forward pass (the VIB bottlene
 smoothing's input noise, CiiV's retinotopic masks) has two prediction modes:
 `mean` (deterministic: decode mu / the clean input) and `sample` (the softmax averaged over
 `predict_samples` random passes; its log is returned as logits, Alemi et al. use 12 samples).
+The model owns its prediction setting: `with model.prediction("sample", 12): ...` sets it for a block,
+`model.is_random` says whether the current prediction needs EOT, `model.prediction_label` names it in
+result rows, and `eval_mode(model)` runs any module in eval mode for a block.
 """
 from __future__ import annotations
 
+import contextlib
 import math
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +20,17 @@ from torch import nn
 
 PREDICT_MODES = ("mean", "sample")
 HEADS = ("linear", "vib", "authors")
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Run `model` in eval mode and restore its previous (train/eval) mode afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 class GaussianBottleneck(nn.Module):
@@ -166,6 +181,36 @@ class Classifier(nn.Module):
     def stochastic(self) -> bool:
         """True when the `sample` prediction mode is random (bottleneck or input sampler)."""
         return isinstance(self.head, GaussianBottleneck) or self.input_sampler is not None
+
+    @property
+    def is_random(self) -> bool:
+        """True when the current prediction is random (an attack needs EOT, AutoAttack its `rand` version)."""
+        return self.stochastic and self.predict_mode == "sample"
+
+    @property
+    def prediction_label(self) -> str:
+        """What produces the prediction, for result rows: `deterministic`, `mean` or `sample (S=n)`."""
+        if not self.stochastic:
+            return "deterministic"
+        return f"sample (S={self.predict_samples})" if self.predict_mode == "sample" else "mean"
+
+    @contextlib.contextmanager
+    def prediction(self, mode: str | None = None, samples: int | None = None) -> Iterator["Classifier"]:
+        """Temporarily set the prediction mode (`mean`/`sample`) and/or the number of random passes
+        (`predict_samples`: bottleneck draws, or CiiV's fixation loops); restored afterwards.
+        A deterministic model is left as it is."""
+        if not self.stochastic:
+            yield self
+            return
+        old_mode, old_samples = self.predict_mode, self.predict_samples
+        try:
+            if mode is not None:
+                self.predict_mode = mode
+            if samples is not None:
+                self.predict_samples = samples
+            yield self
+        finally:
+            self.predict_mode, self.predict_samples = old_mode, old_samples
 
     def check_input(self, x: torch.Tensor) -> None:
         if x.dim() != 1 + len(self.input_shape) or tuple(x.shape[1:]) != self.input_shape:

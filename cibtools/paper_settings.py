@@ -27,8 +27,12 @@ are present is skipped.
     # a cluster runs shards side by side, e.g. a Slurm job array over the shard indices:
     sbatch --array=0-22 --wrap 'python -m cibtools.paper_settings run --index $SLURM_ARRAY_TASK_ID'
 
-Shard times on this project's 2-core CPU, one thread (the other core busy), 50 epochs and the full
-evaluation: see the `seconds`/`train_seconds` columns of the CSV and the README ("Paper settings").
+Shard times measured on this project's 2-core CPU with one thread while the other core worked (50 epochs,
+then the full evaluation; each row's `train_seconds` and `seconds` record its own): a VIB shard 31-50 min
+(vib-ours-mnist-s0: 908 s training + 969 s evaluation; vib-alemi-mnist-s0: 1418 s + 1087 s;
+vib-authors-mnist-s0: 1628 s + 1354 s), a CausalIB shard 35-54 min (causalib-ours-mnist-s0: 1099 s + 1009 s;
+causalib-authors-mnist-s0: 1844 s + 1373 s), a baseline shard about 14 min (740 s + 76 s). Run two workers (the second
+with `--reverse`) to use both cores; on a GPU a shard takes minutes.
 """
 from __future__ import annotations
 
@@ -48,7 +52,7 @@ from . import paths
 from .cache import checkpoint_path, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import load_dataset
-from .evaluate import AttackSpec, authors_rows, mean_then_sample, prediction, robust_accuracy
+from .evaluate import AttackSpec, authors_rows, mean_then_sample, robust_accuracy
 from .results import git_commit
 from .train import default_device, model_for, train
 
@@ -233,7 +237,7 @@ def run_strong(shard: Shard, csv: Path | None = None, device: torch.device | str
     model = load_checkpoint(path, cfg, device).model
     torch.manual_seed(2000 + shard.seed)
     test = load_dataset(shard.dataset, "test", device=device, limit=test_limit)
-    with prediction(model, "mean"):
+    with model.prediction("mean"):
         rows = robust_accuracy(model, test, strong_specs(), method=shard.method, protocol="strong")
     rows = rows.assign(shard=shard.name, variant=shard.variant, seed=shard.seed, epochs=cfg.epochs,
                        device=str(device), device_name=_device_name(device), threads=torch.get_num_threads(),

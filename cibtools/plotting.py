@@ -1,4 +1,5 @@
-"""Figure helpers shared by the notebooks: one style, and saving to the profile's figures folder."""
+"""Figures of the result tables: one style, the figures laid out from tables (Fig. 4, the paper-settings
+sweep), and saving to the profile's figures folder."""
 from __future__ import annotations
 
 import os
@@ -66,4 +67,52 @@ def paper_settings_figure(table, eps_255=(8, 16, 50)):
             ax.set_ylabel("accuracy (%)")
         row[0].legend(fontsize=7)
     fig.tight_layout()
+    return fig
+
+
+def _crossing_markers(ax, cross, j_curves) -> None:
+    """Filled triangles on the 50% line at each curve's first eps below 50%, nudged sideways per curve."""
+    for j, (curve, c) in enumerate(j_curves):
+        row = cross[(cross["panel"] == c["panel"].iloc[0]) & (cross["curve"] == curve)]
+        if row.empty or row["ours_255"].iloc[0] == "never":
+            continue
+        m, sampled = c["method"].iloc[0], "sample" in curve
+        ax.plot(row["ours_255"].iloc[0] + 1.2 * (j - 1), 50, marker="v", ms=9, color=METHOD_COLORS[m], mec="black",
+                mew=0.6, alpha=0.75 if sampled else 1, zorder=5)
+
+
+def unbounded_attacks_figure(sweep, cross, paper_crossings: dict[str, int], labels: dict[str, str], title: str,
+                             dataset: str = "MNIST", chance: float = 10.0):
+    """Fig. 4 redrawn: accuracy against eps (in /255) per panel of `sweep` (FGSM, PGD-k), one line per
+    curve (dashed: sample mode), triangles at our 50% crossings (`evaluate.crossing_table`), and the
+    paper's FGSM crossings (`paper_crossings`, by method) as dashed verticals."""
+    panels = list(dict.fromkeys(sweep["panel"]))
+    eps_max = float(sweep["eps_255"].max())
+    fig, axes = plt.subplots(1, len(panels), figsize=(11, 4.2), sharey=True, squeeze=False)
+    axes = axes[0]
+    for ax, panel in zip(axes, panels):
+        curves = list(sweep[sweep["panel"] == panel].groupby("curve", sort=False))
+        for curve, c in curves:
+            m, sampled = c["method"].iloc[0], "sample" in curve
+            ax.plot(c["eps_255"], c["accuracy"], marker="o" if not sampled else "s", ms=3.5, lw=1.6,
+                    ls="--" if sampled else "-", color=METHOD_COLORS[m], label=curve, alpha=0.75 if sampled else 1)
+        _crossing_markers(ax, cross, curves)
+        if panel == "FGSM":
+            for m, e in paper_crossings.items():
+                ax.axvline(e, color=METHOD_COLORS[m], ls=(0, (5, 3)), lw=1.2)
+                ax.annotate(f"paper: {labels.get(m, m)}\n{e}/255", (e, 97), fontsize=7.5, color=METHOD_COLORS[m],
+                            ha="left", va="top", xytext=(3, 0), textcoords="offset points")
+        ax.axhline(50, color="black", lw=0.8, ls=":")
+        ax.axhline(chance, color="grey", lw=0.8, ls="-.")
+        ax.text(eps_max, chance + 1, "chance", fontsize=7, color="grey", ha="right", va="bottom")
+        ax.set(title=f"{dataset}, {panel}", xlabel="eps (x 1/255)", xlim=(-4, eps_max + 4), ylim=(-2, 102))
+        ax.set_xticks(range(0, int(eps_max) + 1, 16))
+    axes[0].set_ylabel(f"accuracy (%), n = {int(sweep['n'].iloc[0])}")
+    handles, names = axes[0].get_legend_handles_labels()
+    handles += [plt.Line2D([], [], ls="", marker="v", ms=8, color="white", mec="black"),
+                plt.Line2D([], [], ls=(0, (5, 3)), color="black")]
+    names += ["our first eps below 50%", "paper's crossing (FGSM)"]
+    fig.legend(handles, names, loc="lower center", ncol=4, fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.02))
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig

@@ -6,7 +6,9 @@ notebook reads only the fields it needs, so one table documents all run sizes.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+
+import pandas as pd
 
 PROFILES = ("smoke", "quick", "paper")
 
@@ -61,3 +63,19 @@ def settings(profile: str | None = None, **overrides) -> Profile:
     An empty or unknown name raises a ValueError naming the valid profiles."""
     name = os.environ.get("CIB_PROFILE", "quick") if profile is None else profile
     return replace(_PROFILES[check_profile(name)], **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _shown(value):
+    if value is None:
+        return "all"
+    return ", ".join(map(str, value)) if isinstance(value, tuple) else value
+
+
+def table() -> pd.DataFrame:
+    """Every profile's settings side by side (one column per profile; None is shown as 'all': all
+    training or test images), read from the `Profile` dataclasses, so it is what runs."""
+    out = pd.DataFrame({name: {f.name: _shown(getattr(_PROFILES[name], f.name))
+                               for f in fields(Profile) if f.name not in ("name", "extra")}
+                        for name in PROFILES})
+    out.index.name = "setting"
+    return out

@@ -1,5 +1,6 @@
-"""The linear confounded structural causal model of Sec. 3.2 (Figures 2-3, Eq. 5-9), its estimators, and
-the exercises of notebook 02.
+"""The linear confounded structural causal model of Sec. 3.2 (Figures 2-3, Eq. 5-9) and its estimators:
+one job, simulating the model and estimating its causal coefficient (its figures are `cibtools.scm_plots`,
+notebook 02's exercise checkers `cibtools.exercises`).
 
 The model, exactly as the paper writes it (S: style, the unobserved confounder; R: the instrument):
 
@@ -21,18 +22,14 @@ from dataclasses import asdict, dataclass, replace
 from statistics import NormalDist
 from typing import Any, Callable, NamedTuple
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
 from . import losses
-from .exercises import Verdict, check_function, check_value
 
 ESTIMATORS = ("OLS", "IV (Wald)")
-COLORS = {"OLS": "#d62728", "IV (Wald)": "#1f77b4", "2SLS": "#2ca02c", "truth": "black", "formula": "#ff7f0e"}
-
 
 class Sample(NamedTuple):
     """One (or a batch of) data set(s) drawn from the SCM; each array is (n,) or (reps, n)."""
@@ -191,12 +188,16 @@ def _z(level: float) -> float:
     return NormalDist().inv_cdf(0.5 + level / 2)
 
 
+def _residual_variance(x: np.ndarray, y: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Variance of the residual y - b x (centred, n - 2 degrees of freedom), along the last axis."""
+    resid = y - y.mean(-1, keepdims=True) - b[..., None] * (x - x.mean(-1, keepdims=True))
+    return (resid ** 2).sum(-1) / (np.shape(x)[-1] - 2)
+
+
 def ols_ci(x: np.ndarray, y: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """OLS slope with its asymptotic standard error and confidence interval: (estimate, low, high)."""
     b = ols_slope(x, y)
-    n = np.shape(x)[-1]
-    resid = y - y.mean(-1, keepdims=True) - b[..., None] * (x - x.mean(-1, keepdims=True))
-    se = np.sqrt((resid ** 2).sum(-1) / (n - 2) / (n * _cov(x, x)))
+    se = np.sqrt(_residual_variance(x, y, b) / (np.shape(x)[-1] * _cov(x, x)))
     return b, b - _z(level) * se, b + _z(level) * se
 
 
@@ -204,9 +205,7 @@ def iv_ci(r: np.ndarray, x: np.ndarray, y: np.ndarray, level: float = 0.95):
     """Wald estimate with its asymptotic standard error sqrt(var(e) var(r) / n) / |cov(r, x)|, where
     e = y - b x is the structural residual: (estimate, low, high)."""
     b = iv_wald(r, x, y)
-    n = np.shape(x)[-1]
-    resid = y - y.mean(-1, keepdims=True) - b[..., None] * (x - x.mean(-1, keepdims=True))
-    se = np.sqrt((resid ** 2).sum(-1) / (n - 2) * _cov(r, r) / n) / np.abs(_cov(r, x))
+    se = np.sqrt(_residual_variance(x, y, b) * _cov(r, r) / np.shape(x)[-1]) / np.abs(_cov(r, x))
     return b, b - _z(level) * se, b + _z(level) * se
 
 
@@ -250,6 +249,22 @@ def estimate_table(sample: Sample, scm: LinearSCM | None = None, level: float = 
             row["large-sample value"] = scm.w_xy + (ols_bias_formula(scm, instrumented) if name == "OLS"
                                                     else iv_bias_formula(scm))
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def ols_bias_table(scm: LinearSCM, n: int, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+    """OLS on one data set of n units without (Figure 2) and with (Figure 3) the instrument, against
+    `ols_bias_formula`: one row each with the slope, its confidence interval, the measured bias, the
+    formula, and whether w_xy + formula lies inside the interval. Same seed, so the same units."""
+    rows = []
+    for instrument in (False, True):
+        _, _, x, y = scm.sample(n, seed=seed, instrument=instrument)
+        slope, low, high = map(float, ols_ci(x, y, level))
+        formula = ols_bias_formula(scm, instrument)
+        rows.append({"data": "x_r (Figure 3)" if instrument else "x (Figure 2)", "n": n, "OLS slope": slope,
+                     f"{level:.0%} CI low": low, f"{level:.0%} CI high": high, "true w_xy": scm.w_xy,
+                     "measured bias": slope - scm.w_xy, "bias formula": formula,
+                     "formula inside CI": bool(low <= scm.w_xy + formula <= high)})
     return pd.DataFrame(rows)
 
 
@@ -425,6 +440,13 @@ def _codes(batch: int, k: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return mu, sigma
 
 
+def _causal_loss(decoder: nn.Module, mu: torch.Tensor, sigma: torch.Tensor, cfg, seed: int) -> float:
+    """The engine's `losses.causal_loss`, seeded (its noise draws use torch's global generator)."""
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        return float(losses.causal_loss(decoder, mu, sigma, cfg))
+
+
 def causal_loss_table(seed: int = 0, k: int = 8, classes: int = 3, batch: int = 64, n_draws: int = 12) -> pd.DataFrame:
     """L_causal (the engine's `cibtools.losses.causal_loss`, pair_reduction='mean') of a tiny decoder on
     random codes mu, sigma, for a linear and a curved decoder, each response and each instrument."""
@@ -436,11 +458,8 @@ def causal_loss_table(seed: int = 0, k: int = 8, classes: int = 3, batch: int = 
             for instrument in ("scaled", "reparam"):
                 cfg = losses.CausalConfig(response=response, instrument=instrument, n_draws=n_draws,
                                           pair_reduction="mean")
-                torch.manual_seed(seed)
-                with torch.no_grad():
-                    value = float(losses.causal_loss(decoder, mu, sigma, cfg))
                 rows.append({"decoder": decoder_name, "response": response, "instrument": instrument,
-                             "L_causal": value})
+                             "L_causal": _causal_loss(decoder, mu, sigma, cfg, seed)})
     return pd.DataFrame(rows)
 
 
@@ -455,295 +474,6 @@ def causal_loss_vs_nonlinearity(levels, scm: LinearSCM | None = None, seed: int 
     rows = []
     for a in levels:
         _, w = effect_ratios(scm, n_units, n_draws, seed, response="tanh", nonlinearity=a)
-        torch.manual_seed(seed)
-        with torch.no_grad():
-            loss = float(losses.causal_loss(CurvedDecoder(k, 16, 3, a, seed), mu, sigma, cfg))
+        loss = _causal_loss(CurvedDecoder(k, 16, 3, a, seed), mu, sigma, cfg, seed)
         rows.append({"nonlinearity": float(a), "SCM ratio spread": ratio_spread(w), "L_causal (tiny decoder)": loss})
     return pd.DataFrame(rows)
-
-
-# ----------------------------------------------------------------------------- figures
-
-def plot_causal_graph(ax: plt.Axes, instrument: bool = True, scm: LinearSCM | None = None) -> plt.Axes:
-    """Figure 2 (instrument=False) or Figure 3 (True): S -> X, S -> Y, X -> Y (and R -> X)."""
-    pos = {"S": (0.5, 0.8), "X": (0.25, 0.25), "Y": (0.75, 0.25), "R": (0.0, 0.8)}
-    names = {"S": "S\nstyle\n(hidden)", "X": "X\ndata", "Y": "Y\nlabel", "R": "R\ninstrument\n(noise)"}
-    nodes = ["S", "X", "Y"] + (["R"] if instrument else [])
-    w = scm or LinearSCM()
-    edges = [("S", "X", "w_{sx}", w.w_sx), ("S", "Y", "w_{sy}", w.w_sy), ("X", "Y", "w_{xy}", w.w_xy)]
-    if instrument:
-        edges.append(("R", "X", "w_{rx}", w.w_rx))
-    for a, b, label, value in edges:
-        (xa, ya), (xb, yb) = pos[a], pos[b]
-        color = "#1f77b4" if (a, b) == ("X", "Y") else ("#2ca02c" if a == "R" else "#d62728")
-        ax.annotate("", xy=(xb, yb), xytext=(xa, ya),
-                    arrowprops=dict(arrowstyle="-|>", lw=2, color=color, shrinkA=30, shrinkB=30, mutation_scale=18))
-        text = f"${label}$" + (f" = {value:g}" if scm is not None else "")
-        mx, my = (xa + xb) / 2, (ya + yb) / 2
-        nx, ny = -(yb - ya), xb - xa  # normal to the edge, pointed away from the middle of the graph
-        norm = np.hypot(nx, ny)
-        nx, ny = nx / norm, ny / norm
-        if nx * (mx - 0.45) + ny * (my - 0.5) < 0:
-            nx, ny = -nx, -ny
-        ha = "right" if nx < -0.3 else ("left" if nx > 0.3 else "center")
-        ax.text(mx + 0.035 * nx, my + 0.05 * ny, text, ha=ha, va="center", fontsize=10, color=color)
-    for node in nodes:
-        dashed = node == "S"
-        ax.add_patch(plt.Circle(pos[node], 0.11, facecolor="#f4f4f4", edgecolor="black", lw=1.5,
-                                ls="--" if dashed else "-", zorder=3))
-        ax.text(*pos[node], names[node], ha="center", va="center", fontsize=9, zorder=4)
-    ax.set(xlim=(-0.15, 0.92), ylim=(0.1, 0.95), aspect="equal")
-    ax.axis("off")
-    eqs = (r"$x_r = w_{sx}s + w_{rx}r + u_x$" "\n" r"$y_r = w_{xy}x_r + w_{sy}s + u_y$" if instrument else
-           r"$x = w_{sx}s + u_x$" "\n" r"$y = w_{xy}x + w_{sy}s + u_y$")
-    ax.set_title(("Figure 3: with the instrument R" if instrument else "Figure 2: without instrument")
-                 + "\n" + eqs, fontsize=10)
-    return ax
-
-
-def plot_estimates_vs_n(summary: pd.DataFrame, scm: LinearSCM, ax: plt.Axes, level: float = 0.95) -> plt.Axes:
-    """Median estimate vs n, shaded: the central `level` of the estimates over replications, dotted: the
-    average asymptotic interval of one data set; black: w_xy; orange dashed: OLS's biased limit."""
-    for name, sub in summary.groupby("estimator"):
-        c = COLORS[name]
-        ax.plot(sub.n, sub["median"], "o-", color=c, label=f"{name}: median estimate")
-        ax.fill_between(sub.n, sub.q_low, sub.q_high, color=c, alpha=0.2,
-                        label=f"{name}: {level:.0%} of estimates")
-        if "mean_ci_low" in sub:
-            ax.plot(sub.n, sub.mean_ci_low, ":", color=c, lw=1.2)
-            ax.plot(sub.n, sub.mean_ci_high, ":", color=c, lw=1.2)
-    ax.axhline(scm.w_xy, color="black", lw=1.5, label=f"truth $w_{{xy}}$ = {scm.w_xy:g}")
-    ax.axhline(scm.w_xy + ols_bias_formula(scm), color=COLORS["formula"], ls="--", lw=1.5,
-               label="OLS limit $w_{xy}$ + bias formula")
-    ax.set_xscale("log")
-    ax.set(xlabel="sample size n (units, log scale)", ylabel="estimated effect of X on Y (slope)",
-           title="Estimates vs sample size\n(dotted: average 95% CI of one data set)")
-    ax.legend(fontsize=7.5, loc="best")
-    return ax
-
-
-def plot_estimates_vs_confounding(df: pd.DataFrame, scm: LinearSCM, ax: plt.Axes, vary: str = "w_sy",
-                                  level: float = 0.95) -> plt.Axes:
-    """Estimates (median and central range over replications) against the confounding strength, with
-    each estimator's closed-form large-sample value."""
-    summary = summarise_estimates(df, by="strength", level=level)
-    for name, sub in summary.groupby("estimator"):
-        c = COLORS[name]
-        ax.plot(sub.strength, sub["median"], "o", color=c, label=f"{name}: median estimate")
-        ax.fill_between(sub.strength, sub.q_low, sub.q_high, color=c, alpha=0.2)
-    formula = df.drop_duplicates(["strength", "estimator"])
-    ols = formula[formula.estimator == "OLS"]
-    ax.plot(ols.strength, ols.formula, "--", color=COLORS["formula"], lw=1.5, label="OLS: $w_{xy}$ + bias formula")
-    ax.axhline(scm.w_xy, color="black", lw=1.5, label=f"truth $w_{{xy}}$ = {scm.w_xy:g}")
-    label = {"w_sy": "$w_{sy}$ (S -> Y)", "w_sx": "$w_{sx}$ (S -> X)", "both": "$w_{sx} = w_{sy}$"}[vary]
-    ax.set(xlabel=f"confounding strength {label} (path coefficient, unitless)",
-           ylabel="estimated effect of X on Y (slope)", title="Estimates vs confounding strength")
-    ax.legend(fontsize=7.5, loc="best")
-    return ax
-
-
-def plot_ols_vs_iv(scm: LinearSCM, n: int = 1000, reps: int = 200, seed: int = 0, show_points: int = 400):
-    """The widget's picture: one data set (y against x with the true, OLS and IV lines) and the
-    distribution of both estimates over `reps` data sets of size n, with the closed-form limits."""
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        _draw_ols_vs_iv(a1, a2, scm, n, reps, seed, show_points)
-    fig.tight_layout()
-    return fig
-
-
-def _draw_ols_vs_iv(a1, a2, scm, n, reps, seed, show_points):
-    smp = scm.sample(n, seed)
-    b_ols, b_iv = float(ols_slope(smp.x, smp.y)), float(iv_wald(smp.r, smp.x, smp.y))
-    k = min(show_points, n)
-    a1.scatter(smp.x[:k], smp.y[:k], s=6, alpha=0.4, color="grey", label=f"{k} of the n = {n} units")
-    grid = np.linspace(np.quantile(smp.x, 0.01), np.quantile(smp.x, 0.99), 2)
-    xm, ym = smp.x.mean(), smp.y.mean()
-    for name, b, c in (("truth", scm.w_xy, COLORS["truth"]), ("OLS", b_ols, COLORS["OLS"]),
-                       ("IV (Wald)", b_iv, COLORS["IV (Wald)"])):
-        a1.plot(grid, ym + b * (grid - xm), color=c, lw=2, label=f"{name}: slope {b:.3f}")
-    y_lo, y_hi = np.quantile(smp.y, [0.001, 0.999])
-    pad = 0.1 * (y_hi - y_lo + 1e-9)
-    a1.set_ylim(y_lo - pad, y_hi + pad)  # a wild IV slope (weak instrument) leaves the frame instead of squashing it
-    a1.set(xlabel="x (data, arbitrary units)", ylabel="y (label, arbitrary units)",
-           title="One data set: y against x")
-    a1.legend(fontsize=8)
-    batch = scm.sample(n, seed + 1, reps=reps)
-    est = {"OLS": ols_slope(batch.x, batch.y), "IV (Wald)": iv_wald(batch.r, batch.x, batch.y)}
-    est = {name: v[np.isfinite(v)] for name, v in est.items()}
-    if not any(len(v) for v in est.values()):
-        a2.text(0.5, 0.5, "x does not vary (all its sources are 0):\nno slope to estimate", ha="center",
-                transform=a2.transAxes)
-        return
-    limit = scm.w_xy + ols_bias_formula(scm)
-    marks = [scm.w_xy] + ([limit] if np.isfinite(limit) else [])
-    qs = [np.quantile(v, [0.03, 0.97]) for v in est.values() if len(v)]
-    lo, hi = min([q[0] for q in qs] + marks), max([q[1] for q in qs] + marks)
-    lo, hi = lo - 0.05 * (hi - lo + 1e-9), hi + 0.05 * (hi - lo + 1e-9)
-    bins = np.linspace(lo, hi, 50)
-    for name, v in est.items():
-        a2.hist(np.clip(v, lo, hi), bins=bins, alpha=0.5, color=COLORS[name], label=f"{name} (median {np.median(v):.3f})")
-    a2.axvline(scm.w_xy, color="black", lw=2, label=f"truth $w_{{xy}}$ = {scm.w_xy:g}")
-    a2.axvline(scm.w_xy + ols_bias_formula(scm), color=COLORS["formula"], ls="--", lw=2,
-               label=f"$w_{{xy}}$ + bias formula = {scm.w_xy + ols_bias_formula(scm):.3f}")
-    a2.set(xlabel="estimated slope (values beyond the axis are piled at its edges)",
-           ylabel=f"data sets (of {reps})", title=f"{reps} data sets of n = {n}")
-    a2.legend(fontsize=8)
-
-
-def plot_effect_ratios(ax: plt.Axes, scm: LinearSCM, n_units: int = 5, n_draws: int = 40, seed: int = 0,
-                       nonlinearity: float = 1.0) -> plt.Axes:
-    """Eq. 9 per draw: w_i = (Y[x_{r_i}] - Y[x]) / r_i against r_i for a few units, for the linear
-    response (all on the line w_rx w_xy) and the tanh response (spread out)."""
-    for response, marker, color in (("linear", "o", "#1f77b4"), ("tanh", "x", "#d62728")):
-        r, w = effect_ratios(scm, n_units, n_draws, seed, response=response, nonlinearity=nonlinearity)
-        label = "linear response $w_{xy}x$" if response == "linear" else \
-            f"non-linear response $w_{{xy}}[(1-a)x + a\\,\\tanh x]$, a = {nonlinearity:g}"
-        ax.scatter(r.ravel(), w.ravel(), marker=marker, s=18, alpha=0.7, color=color, label=label)
-    ax.axhline(scm.w_rx * scm.w_xy, color="black", lw=1, ls="--", label=f"$w_{{rx}}w_{{xy}}$ = {scm.w_rx * scm.w_xy:g} (Eq. 9)")
-    ax.set(xlabel="instrument draw $r_i$ (noise intensity, units of x)",
-           ylabel=r"$w_i = (Y[x_{r_i}] - Y[x]) / r_i$",
-           title=f"Eq. 9 for {n_units} units x {n_draws} noise draws")
-    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1)
-    return ax
-
-
-def plot_spread_vs_nonlinearity(ax: plt.Axes, df: pd.DataFrame) -> plt.Axes:
-    """The spread of the w_i (Eq. 10, mean over pairs) against the response's non-linearity, for the
-    scalar SCM (left axis) and the engine's L_causal on a tiny decoder (right axis)."""
-    ax.plot(df.nonlinearity, df["SCM ratio spread"], "o-", color="#d62728", label="scalar SCM (left axis)")
-    ax.set(xlabel="non-linearity a of the response (0 = linear, 1 = tanh)",
-           ylabel="SCM: mean $|w_i - w_j|$ (units of y per unit r)", title="Spread of the effects (Eq. 10): 0 only when linear")
-    twin = ax.twinx()
-    twin.plot(df.nonlinearity, df["L_causal (tiny decoder)"], "s--", color="#9467bd",
-              label="cibtools L_causal, tiny decoder (right axis)")
-    twin.set_ylabel("L_causal (logits, mean over pairs)")
-    twin.grid(False)
-    lines = ax.get_legend_handles_labels(), twin.get_legend_handles_labels()
-    ax.legend(lines[0][0] + lines[1][0], lines[0][1] + lines[1][1], fontsize=8, loc="upper left")
-    ax.text(0.98, 0.04, "both exactly proportional to a:\nthe two lines coincide", transform=ax.transAxes,
-            ha="right", va="bottom", fontsize=8, color="dimgray")
-    return ax
-
-
-def plot_causal_loss_table(ax: plt.Axes, table: pd.DataFrame, floor: float = 1e-17) -> plt.Axes:
-    """L_causal of `causal_loss_table` as bars on a log scale (values below `floor` drawn at it)."""
-    labels = [f"{d}\n{r}, {i}" for d, r, i in zip(table.decoder, table.response, table.instrument)]
-    values = table.L_causal.clip(lower=floor)
-    colors = ["#1f77b4" if d == "linear" else "#d62728" for d in table.decoder]
-    ax.bar(range(len(table)), values, color=colors)
-    for k, v in enumerate(table.L_causal):
-        ax.text(k, max(v, floor) * 1.5, f"{v:.1e}", ha="center", va="bottom", fontsize=7, rotation=90)
-    ax.set_yscale("log")
-    ax.set_ylim(floor / 10, table.L_causal.max() * 1e3)
-    ax.set_xticks(range(len(table)), labels, fontsize=7, rotation=45, ha="right")
-    ax.set(xlabel="decoder / CausalConfig response, instrument", ylabel="L_causal (mean over pairs, log scale)",
-           title="cibtools.losses.causal_loss on a tiny decoder (~1e-15 is round-off: zero)")
-    return ax
-
-
-def interactive_ols_vs_iv(reps: int = 200, seed: int = 0, n_max: int = 20000):
-    """An ipywidgets `interactive` with sliders for the SCM's parameters and n, redrawing `plot_ols_vs_iv`.
-    Raises ImportError when ipywidgets is missing (the notebook then keeps its static figure)."""
-    import ipywidgets as widgets
-
-    fs = lambda v, lo, hi, d: widgets.FloatSlider(value=v, min=lo, max=hi, step=0.05, description=d,  # noqa: E731
-                                                  continuous_update=False)
-    base = LinearSCM()
-
-    def draw(w_sx, w_sy, w_xy, w_rx, sigma_s, sigma_r, sigma_ux, sigma_uy, n):
-        plot_ols_vs_iv(LinearSCM(w_sx, w_sy, w_xy, w_rx, sigma_s, sigma_r, sigma_ux, sigma_uy), n, reps, seed)
-        plt.show()
-
-    return widgets.interactive(
-        draw, w_sx=fs(base.w_sx, -2, 2, "w_sx"), w_sy=fs(base.w_sy, -2, 2, "w_sy"), w_xy=fs(base.w_xy, -2, 2, "w_xy"),
-        w_rx=fs(base.w_rx, 0, 2, "w_rx"), sigma_s=fs(base.sigma_s, 0, 2, "sigma_s"),
-        sigma_r=fs(base.sigma_r, 0.05, 2, "sigma_r"), sigma_ux=fs(base.sigma_ux, 0, 2, "sigma_ux"),
-        sigma_uy=fs(base.sigma_uy, 0, 2, "sigma_uy"),
-        n=widgets.IntSlider(value=1000, min=50, max=n_max, step=50, description="n", continuous_update=False))
-
-
-# ----------------------------------------------------------------------------- exercises
-
-EXERCISE_BIAS_SCM = LinearSCM(w_sx=2.0, w_sy=-1.0, w_xy=1.0, w_rx=1.5, sigma_s=1.0, sigma_r=1.0, sigma_ux=0.5)
-
-_IV_HINT = ("Eq. 7 compares how much y moves with how much x moves when only the instrument r moves. "
-            "With data, 'moves with r' is a covariance with r.")
-
-
-def check_iv_estimator(student: Callable) -> Verdict:
-    """Exercise 1: `student(r, x, y)` must return the IV estimate of w_xy for 1-D arrays r, x, y.
-    Checked on five data sets from different SCMs against `iv_wald`."""
-    scms = [LinearSCM(), LinearSCM(w_sx=2, w_sy=-1, w_xy=1.5), LinearSCM(w_xy=-0.7, w_rx=0.6, sigma_r=2),
-            LinearSCM(w_sx=0.3, w_sy=2, w_xy=0.0, sigma_uy=3), LinearSCM(w_sx=-1, w_sy=1, w_xy=2, sigma_ux=0.2)]
-    cases = [tuple(m.sample(500, seed=11 + i)[1:]) for i, m in enumerate(scms)]
-    verdict = check_function(student, iv_wald, cases, _IV_HINT, rtol=1e-3)
-    if not verdict and callable(student):
-        try:  # a common mistake gets its own hint
-            got = float(student(*cases[1]))
-            if np.isclose(got, float(ols_slope(cases[1][1], cases[1][2])), rtol=1e-3):
-                return Verdict(False, "your function returns the OLS slope of y on x, which the confounder s "
-                                      "biases. Hint: use the instrument r, which s does not touch.")
-            if np.isclose(got, 1 / float(iv_wald(*cases[1])), rtol=1e-3):
-                return Verdict(False, "your ratio is upside down. Hint: " + _IV_HINT)
-        except Exception:  # noqa: BLE001 - the verdict above already names the error
-            pass
-    return verdict
-
-
-def check_ols_bias(answer: Any, scm: LinearSCM = EXERCISE_BIAS_SCM) -> Verdict:
-    """Exercise 2: the large-sample OLS bias cov(x_r, y_r) / var(x_r) - w_xy for `scm`, with the instrument
-    in x. Accepted within 2 %; common slips (the slope instead of the bias, a forgotten variance
-    term, a wrong sign) get their own hint."""
-    hint = ("the bias is the covariance that the back-door path X <- S -> Y adds, divided by the variance "
-            "of x; write var(x_r) from x_r = w_sx s + w_rx r + u_x with independent s, r, u_x.")
-    verdict = check_value(answer, ols_bias_formula(scm, True), hint, rtol=0.02, what="your predicted bias")
-    if verdict or answer is None or answer is Ellipsis:
-        return verdict
-    try:
-        got = float(answer)
-    except (TypeError, ValueError):
-        return verdict
-    truth = ols_bias_formula(scm, True)
-    if np.isclose(got, scm.w_xy + truth, rtol=0.02):
-        return Verdict(False, "that is the OLS slope itself; the bias is the slope minus the true w_xy.")
-    if np.isclose(got, -truth, rtol=0.02):
-        return Verdict(False, "the size is right but the sign is not: look at the signs of w_sx and w_sy.")
-    if np.isclose(got, ols_bias_formula(scm, False), rtol=0.02):
-        return Verdict(False, "you used the variance of x without the instrument: here x is x_r, and the "
-                              "instrument adds w_rx^2 sigma_r^2 to its variance.")
-    return verdict
-
-
-_CANDIDATES = {  # name -> (SCM with that candidate as R, why it is not valid, or None)
-    "A": (LinearSCM(w_sr=0.8), "candidate A moves together with the style s (look at corr(r, s)): it breaks "
-                                "condition 1 of Sec. 3.2, independence of the confounder."),
-    "B": (LinearSCM(w_ry=0.7), "candidate B also reaches y directly, not only through x (look at "
-                                "corr(r, y - w_xy x)): it breaks condition 2, exclusion."),
-    "C": (LinearSCM(), None),
-    "D": (LinearSCM(w_rx=0.02), "candidate D hardly moves x (look at corr(r, x) and the first-stage F): "
-                                 "a weak instrument makes the Wald ratio divide by almost zero."),
-}
-
-
-def exercise_candidates(n: int = 5000, seed: int = 3) -> dict[str, Sample]:
-    """Exercise 3: four candidate instruments, each a simulated data set (s, r, x, y) with w_xy = 0.5."""
-    return {name: m.sample(n, seed + i) for i, (name, (m, _)) in enumerate(_CANDIDATES.items())}
-
-
-def check_instrument_choice(answer: Any) -> Verdict:
-    """Exercise 3: which candidate of `exercise_candidates` is a valid instrument? Answer with its letter."""
-    hint = "a valid instrument moves x, is independent of s, and reaches y only through x (try instrument_checks)."
-    if answer is None or answer is Ellipsis:
-        return Verdict(False, f"your answer is still empty: replace the `...` with a letter. Hint: {hint}")
-    if isinstance(answer, (list, tuple, set)):
-        if len(answer) != 1:
-            return Verdict(False, f"exactly one candidate is valid; you named {len(answer)}. Hint: {hint}")
-        answer = next(iter(answer))
-    name = str(answer).strip().upper()
-    if name not in _CANDIDATES:
-        return Verdict(False, f"answer with one of the letters {', '.join(_CANDIDATES)}, not {answer!r}.")
-    why = _CANDIDATES[name][1]
-    if why is None:
-        return Verdict(True, f"candidate {name} passes all three conditions, and its Wald estimate is consistent.")
-    return Verdict(False, why)

@@ -1,13 +1,11 @@
-"""Looking at adversarial examples (Figs. 6-7, Appendix A.2), and measuring what the pictures suggest.
+"""Drawing adversarial examples (Figs. 6-7, Appendix A.2): grids of images, captions and the widget.
 
 - `adversarial_grid` draws rows of images (clean, adversarial) and of signed perturbations
-  (diverging colour map, symmetric limits) with a caption under each image.
-- `predict_with_confidence` / `captions` give the predicted class and its probability.
-- `per_example_attack` is FGSM or PGD with one eps *per image* (a tensor), so a whole batch can be
-  attacked at different budgets in one call.
-- `minimal_eps` finds, for every image at once, the smallest eps on a grid (k * resolution) at which
-  the attack flips the prediction, by bisection run in parallel over the images.
-- `minimal_eps_summary`, `paired_comparison` and `sign_test` summarise those distributions.
+  (diverging colour map, symmetric limits) with a caption under each image; `comparison_grid` lays
+  out clean / adversarial per model / perturbation per model.
+- `predict_with_confidence`, `captions` and `clean_captions` give the predicted class and its probability.
+- `AdversarialBrowser` is the widget that browses precomputed examples by image, budget and attack.
+- `minimal_eps_figure` draws the distributions of `cibtools.minimal_eps` (the search lives there).
 """
 from __future__ import annotations
 
@@ -20,10 +18,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from . import attacks
-from .evaluate import predict, prediction_mode
-
-ATTACK_KINDS = ("fgsm", "pgd")
+from .evaluate import AttackSpec, craft
+from .models import eval_mode
 
 
 # --------------------------------------------------------------------------- predictions and captions
@@ -36,7 +32,7 @@ def predict_with_confidence(model: nn.Module, x: torch.Tensor, batch_size: int =
     the averaged probability of the predicted class.
     """
     preds, confs = [], []
-    with attacks.eval_mode(model):
+    with eval_mode(model):
         for i in range(0, len(x), batch_size):
             probs = model(x[i:i + batch_size]).softmax(-1)
             conf, pred = probs.max(-1)
@@ -55,6 +51,14 @@ def captions(model: nn.Module, x: torch.Tensor, class_names: list[str] | None = 
         mark = "" if y is None else (" ✓" if p == int(y[i]) else " ✗")
         out.append(f"{prefix}{name} {100 * c:.0f}%{mark}")
     return out
+
+
+def clean_captions(models: dict[str, nn.Module], x: torch.Tensor, class_names: list[str] | None = None,
+                   y: torch.Tensor | None = None, short: dict[str, str] | None = None) -> list[str]:
+    """One caption per clean image with one line per model: `<short name>: predicted class confidence%`."""
+    per_model = [captions(model, x, class_names, y=y, prefix=f"{(short or {}).get(m, m)}: ")
+                 for m, model in models.items()]
+    return ["\n".join(lines) for lines in zip(*per_model)]
 
 
 # --------------------------------------------------------------------------- the grid
@@ -127,182 +131,125 @@ def adversarial_grid(rows: list[dict], col_titles: list[str] | None = None, titl
     return fig
 
 
-# --------------------------------------------------------------------------- attacks with one eps per image
-
-def per_example_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor | float,
-                       kind: str = "pgd", steps: int = 20, random_start: bool = True,
-                       loss: str = "ce", eot: int = 1) -> torch.Tensor:
-    """L-inf FGSM or PGD-`steps` where image i has its own budget eps[i] (`cibtools.attacks` takes a
-    per-image eps tensor; its step size is 2.5 * eps_i / steps)."""
-    if kind not in ATTACK_KINDS:
-        raise ValueError(f"Unknown attack {kind!r}. Valid: {', '.join(ATTACK_KINDS)}.")
-    if kind == "fgsm":
-        return attacks.fgsm(model, x, y, eps, loss=loss, eot=eot)
-    return attacks.pgd(model, x, y, eps, steps=steps, random_start=random_start, loss=loss, eot=eot)
-
-
-# --------------------------------------------------------------------------- minimal eps per image
-
-@dataclass
-class MinimalEps:
-    """The outcome of `minimal_eps` for N images.
-
-    eps: smallest grid eps found to flip the prediction (0 for images misclassified when clean,
-    inf for images no eps up to the grid's top flipped). lower: the largest grid eps known not to
-    flip (tried and failed, or 0 for a correctly classified clean image); for a flipped image
-    lower = eps - resolution. adversarial: the example found at `eps` (the clean image where eps is
-    0 or inf). trials: the bookkeeping, one dict per attack call (image indices, eps tried, flipped).
-    """
-
-    eps: torch.Tensor
-    lower: torch.Tensor
-    adversarial: torch.Tensor
-    clean_correct: torch.Tensor
-    labels: torch.Tensor
-    resolution: float
-    max_eps: float
-    kind: str
-    steps: int
-    mode: str
-    trials: list[dict] = field(default_factory=list, repr=False)
-
-    @property
-    def status(self) -> list[str]:
-        out = []
-        for ok, e in zip(self.clean_correct.tolist(), self.eps.tolist()):
-            out.append("misclassified" if not ok else ("not flipped" if math.isinf(e) else "flipped"))
-        return out
-
-    def frame(self, method: str = "") -> pd.DataFrame:
-        """One row per image: index, label, status, eps, eps_255 and lower_255."""
-        eps = self.eps.cpu().numpy()
-        return pd.DataFrame({
-            "method": method, "index": np.arange(len(eps)), "label": self.labels.cpu().numpy(),
-            "status": self.status, "eps": eps, "eps_255": np.round(eps * 255, 3),
-            "lower_255": np.round(self.lower.cpu().numpy() * 255, 3), "attack": self.label, "mode": self.mode,
-        })
-
-    @property
-    def label(self) -> str:
-        return "FGSM" if self.kind == "fgsm" else f"PGD-{self.steps}"
+def comparison_grid(x: torch.Tensor, y: torch.Tensor, adversarial: dict[str, torch.Tensor],
+                    adv_captions: dict[str, list[str]], clean_caps: list[str], attack: str, labels: dict[str, str],
+                    class_names: list[str], title: str, vmax: float | None = None) -> plt.Figure:
+    """Figs. 6-7's layout: the clean images, then one row of adversarial examples per model (`attack`
+    vs model), then one row of signed perturbations per model (colour limits +-vmax; None: the largest)."""
+    rows = [{"label": "clean", "images": x, "captions": clean_caps}]
+    rows += [{"label": f"{attack} vs\n{labels[m]}", "images": adv, "captions": adv_captions[m]}
+             for m, adv in adversarial.items()]
+    rows += [{"label": f"δ vs {labels[m]}", "images": adv - x, "signed": True, "vmax": vmax}
+             for m, adv in adversarial.items()]
+    return adversarial_grid(rows, col_titles=[class_names[int(v)] for v in y], title=title)
 
 
-def minimal_eps(model: nn.Module, x: torch.Tensor, y: torch.Tensor, kind: str = "pgd", steps: int = 20,
-                resolution: float = 1 / 255, max_eps: float = 1.0, random_start: bool = True, loss: str = "ce",
-                eot: int = 1, batch_size: int = 1000) -> MinimalEps:
-    """Per image, the smallest eps = k * resolution (k = 1 .. K, K * resolution <= max_eps) that flips it.
+class AdversarialBrowser:
+    """The widget of notebook 07: FGSM and PGD-20 examples against each model, precomputed for the
+    images `x` at every budget of `eps_255`, browsed by first image, budget and attack."""
 
-    All images are searched at once: first every correctly classified image is attacked at the
-    grid's top eps (those that survive get inf); then a bisection over k, in parallel, halves each
-    image's bracket (lower: did not flip, upper: flipped) with one batched attack call per round, so
-    ~log2(K) + 1 calls in all (9 for 1/255 up to 1). Misclassified clean images get eps 0.
-    The bisection assumes the attack succeeds at every eps above the one found (true for FGSM along
-    one direction only approximately, and for PGD up to its randomness); `lower` and `trials` record
-    exactly what was tried.
-    """
-    if resolution <= 0 or not 0 < max_eps <= 1:
-        raise ValueError("Need resolution > 0 and 0 < max_eps <= 1.")
-    top = int(math.floor(max_eps / resolution + 1e-9))
-    if top < 1:
-        raise ValueError(f"max_eps={max_eps} is below one grid step ({resolution}).")
-    x, y = x.detach(), y.detach()
-    n = len(y)
-    dev = y.device
-    correct = predict(model, x) == y
-    lo = torch.zeros(n, dtype=torch.long, device=dev)
-    hi = torch.full((n,), top, dtype=torch.long, device=dev)
-    adversarial = x.clone()
-    trials: list[dict] = []
+    def __init__(self, models: dict[str, nn.Module], x: torch.Tensor, y: torch.Tensor, class_names: list[str],
+                 labels: dict[str, str], eps_255: list[int], short: dict[str, str] | None = None, eot: int = 1,
+                 mode: str = "", n_show: int = 6) -> None:
+        self.x, self.y, self.names, self.labels, self.eps_255 = x, y, class_names, labels, list(eps_255)
+        self.mode, self.n_show = mode, min(n_show, len(x))
+        self.clean_caps = clean_captions(models, x, class_names, y, short)
+        self.store = {}
+        for m, model in models.items():
+            for kind in ("fgsm", "pgd"):
+                for e255 in self.eps_255:
+                    spec = AttackSpec(kind, e255 / 255, steps=20 if kind == "pgd" else 0, eot=eot)
+                    adv = craft(model, spec, x, y)
+                    self.store[m, kind, e255] = (adv, captions(model, adv, class_names, y=y))
 
-    def attack(idx: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-        """Attack images idx at eps k * resolution (batched); return which flipped, store their examples."""
-        flipped = torch.zeros(len(idx), dtype=torch.bool, device=dev)
-        for s in range(0, len(idx), batch_size):
-            j = idx[s:s + batch_size]
-            eps = (k[s:s + batch_size].to(x.dtype) * resolution).clamp(max=1.0)
-            adv = per_example_attack(model, x[j], y[j], eps, kind=kind, steps=steps, random_start=random_start,
-                                     loss=loss, eot=eot)
-            f = predict(model, adv) != y[j]
-            adversarial[j[f]] = adv[f]
-            flipped[s:s + batch_size] = f
-        trials.append({"index": idx.cpu(), "eps": (k.to(torch.float64) * resolution).cpu(), "flipped": flipped.cpu()})
-        return flipped
+    def draw(self, index: int = 0, eps_255: int | None = None, attack: str = "pgd") -> None:
+        """Draw images index .. index + n_show - 1 at `eps_255` (default: the first budget) under `attack`."""
+        eps_255 = self.eps_255[0] if eps_255 is None else eps_255
+        s = slice(index, index + self.n_show)
+        name = "FGSM" if attack == "fgsm" else "PGD-20"
+        models = list(dict.fromkeys(m for m, _, _ in self.store))
+        comparison_grid(self.x[s], self.y[s], {m: self.store[m, attack, eps_255][0][s] for m in models},
+                        {m: self.store[m, attack, eps_255][1][s] for m in models}, self.clean_caps[s], name,
+                        self.labels, self.names, vmax=eps_255 / 255,
+                        title=f"{name} at eps = {eps_255}/255 ({self.mode} mode), images {index}-{index + self.n_show - 1}")
+        plt.show()
 
-    idx = correct.nonzero().squeeze(1)
-    if len(idx):
-        flipped = attack(idx, hi[idx])
-        never = idx[~flipped]
-        lo[never] = top
-        active = idx[flipped]
-        while len(active := active[(hi[active] - lo[active]) > 1]):
-            mid = (lo[active] + hi[active]) // 2
-            flipped = attack(active, mid)
-            hi[active[flipped]] = mid[flipped]
-            lo[active[~flipped]] = mid[~flipped]
-    eps = hi.to(torch.float64) * resolution
-    eps[~correct] = 0.0
-    eps[correct & (lo == top)] = float("inf")
-    lower = lo.to(torch.float64) * resolution
-    return MinimalEps(eps=eps.cpu(), lower=lower.cpu(), adversarial=adversarial, clean_correct=correct.cpu(),
-                      labels=y.cpu(), resolution=resolution, max_eps=top * resolution, kind=kind, steps=steps,
-                      mode=prediction_mode(model), trials=trials)
+    def show(self, widgets_module=None, eps_255: int | None = None) -> None:
+        """In a live kernel (`widgets_module` is ipywidgets): the controls and the grid they redraw. Without
+        it (a headless run): one static view, PGD at `eps_255` (or the first budget when not offered)."""
+        default = eps_255 if eps_255 in self.eps_255 else self.eps_255[0]
+        if widgets_module is None:
+            self.draw(eps_255=default)
+            return
+        W = widgets_module
+        W.interact(self.draw,
+                   index=W.IntSlider(value=0, min=0, max=max(len(self.x) - self.n_show, 0), description="first image"),
+                   eps_255=W.SelectionSlider(options=self.eps_255, value=default, description="eps (/255)"),
+                   attack=W.ToggleButtons(options=["pgd", "fgsm"], value="pgd", description="attack"))
 
 
-# --------------------------------------------------------------------------- summaries
+# --------------------------------------------------------------------------- minimal eps figures
 
-def minimal_eps_summary(results: dict[str, MinimalEps]) -> pd.DataFrame:
-    """Per model: images, misclassified, never flipped, and quantiles of the minimal eps (in /255)
-    over the images that were correct when clean and flipped (the never-flipped are counted, not averaged)."""
-    rows = []
-    for name, r in results.items():
-        e = r.eps.numpy() * 255
-        flipped = e[np.isfinite(e) & r.clean_correct.numpy()]
-        q = np.quantile(flipped, [0.1, 0.25, 0.5, 0.75, 0.9]) if len(flipped) else [np.nan] * 5
-        rows.append({"method": name, "attack": r.label, "mode": r.mode, "n": len(e),
-                     "misclassified": int((~r.clean_correct).sum()), "not flipped": int(np.isinf(e).sum()),
-                     "q10": q[0], "q25": q[1], "median": q[2], "q75": q[3], "q90": q[4],
-                     "mean": float(flipped.mean()) if len(flipped) else np.nan,
-                     "resolution_255": round(r.resolution * 255, 3)})
-    return pd.DataFrame(rows)
-
-
-def sign_test(wins: int, losses: int) -> float:
-    """Two-sided exact sign test p-value of `wins` against `losses` (ties dropped), p = 1/2 each."""
-    n = wins + losses
-    if n == 0:
-        return 1.0
-    k = min(wins, losses)
-    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n
-    return min(1.0, 2 * tail)
+def _cumulative_panel(ax, search: dict, labels: dict[str, str], colors: dict[str, str], eps_255: float) -> None:
+    """Share of images fooled with a budget <= eps, per model (misclassified clean images at 0)."""
+    finite_all = np.concatenate([r.eps.numpy()[np.isfinite(r.eps.numpy())] * 255 for r in search.values()])
+    right = max(finite_all.max() if len(finite_all) else 0, eps_255) * 1.05
+    n = 0
+    for m, r in search.items():
+        e = np.sort(r.eps.numpy() * 255)
+        n = len(e)
+        fin = e[np.isfinite(e)]
+        frac = 100 * np.arange(1, len(fin) + 1) / len(e)
+        ax.step(np.append(fin, right), np.append(frac, frac[-1] if len(frac) else 0), where="post",
+                color=colors.get(m, "k"), label=f"{labels.get(m, m)} ({r.mode})")
+    ax.axvline(eps_255, color="black", ls=":", lw=1)
+    ax.text(eps_255 + 0.5, 50, f"paper's eps {eps_255}/255", fontsize=7.5, rotation=90, va="center")
+    ax.set(xlabel="minimal eps* (x 1/255)", ylabel=f"images fooled with budget <= eps (%), n = {n}", ylim=(0, 101),
+           xlim=(0, right), title="Distribution of the minimal PGD budget")
+    ax.legend(fontsize=8, loc="lower right")
 
 
-def paired_comparison(a: MinimalEps, b: MinimalEps, name_a: str = "a", name_b: str = "b") -> pd.DataFrame:
-    """Over the images both models classify correctly when clean: how often the first model (`a`)
-    needs a larger minimal eps than the second (`b`), a smaller one, or the same (inf counts as larger
-    than any finite eps); the median paired difference a - b (in /255, over images flipped by both);
-    and a two-sided sign test of larger against smaller."""
-    both = a.clean_correct & b.clean_correct
-    ea, eb = a.eps[both], b.eps[both]
-    larger, smaller = int((ea > eb).sum()), int((ea < eb).sum())
-    ties = int(len(ea) - larger - smaller)
-    finite = torch.isfinite(ea) & torch.isfinite(eb)
-    diff = ((ea - eb)[finite] * 255).numpy()
-    n = len(ea)
-    return pd.DataFrame([{
-        "first": name_a, "second": name_b, "images (both correct)": n,
-        "first larger": larger, "first smaller": smaller, "same": ties,
-        "fraction first larger": larger / n if n else np.nan,
-        "fraction first smaller": smaller / n if n else np.nan,
-        "median difference (/255)": float(np.median(diff)) if len(diff) else np.nan,
-        "sign test p": sign_test(larger, smaller),
-    }])
+def _paired_panel(bx, a, b, labels: tuple[str, str], colors: tuple[str, str]) -> None:
+    """eps* against model a over eps* against model b, per image both classify correctly (inf drawn at the top)."""
+    both = (a.clean_correct & b.clean_correct).numpy()
+    ea, eb = a.eps.numpy()[both] * 255, b.eps.numpy()[both] * 255
+    top = np.nanmax(np.concatenate([ea[np.isfinite(ea)], eb[np.isfinite(eb)], [1.0]])) * 1.08
+    ea_p, eb_p = np.where(np.isfinite(ea), ea, top), np.where(np.isfinite(eb), eb, top)
+    jit = np.random.default_rng(0).uniform(-0.3, 0.3, size=(2, len(ea_p)))
+    above = ea_p > eb_p
+    bx.scatter(eb_p + jit[0], ea_p + jit[1], s=12, alpha=0.55, c=np.where(above, colors[0],
+               np.where(ea_p < eb_p, colors[1], "grey")), edgecolors="none")
+    bx.plot([0, top], [0, top], color="black", lw=0.8)
+    bx.set(xlabel=f"eps* against {labels[1]} (x 1/255)", ylabel=f"eps* against {labels[0]} (x 1/255)",
+           xlim=(0, top * 1.02), ylim=(0, top * 1.02), title=f"Paired, {both.sum()} images both classify correctly")
+    bx.text(0.03, 0.95, f"{labels[0]} needs more: {above.mean():.0%}", transform=bx.transAxes, color=colors[0],
+            fontsize=8, va="top")
+    bx.text(0.97, 0.05, f"{labels[1]} needs more: {(ea_p < eb_p).mean():.0%}", transform=bx.transAxes,
+            color=colors[1], fontsize=8, ha="right")
 
 
-def pixel_correlation(x: torch.Tensor, x_adv: torch.Tensor) -> torch.Tensor:
-    """Per-image Pearson correlation between clean and adversarial pixels: how much of the clean
-    image's structure survives in the adversarial one (1 = all of it)."""
-    a = x.flatten(1).double()
-    b = x_adv.flatten(1).double()
-    a = a - a.mean(1, keepdim=True)
-    b = b - b.mean(1, keepdim=True)
-    return (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1)).clamp_min(1e-12)
+def minimal_eps_figure(search: dict, labels: dict[str, str], colors: dict[str, str], eps_255: float, title: str,
+                       first: str = "causalib", second: str = "vib") -> plt.Figure:
+    """Left: the empirical distribution of eps* per model (`minimal_eps.MinimalEps` results by method);
+    right: eps* against `first` over eps* against `second`, image by image."""
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.3))
+    _cumulative_panel(ax, search, labels, colors, eps_255)
+    _paired_panel(bx, search[first], search[second], (labels[first], labels[second]),
+                  (colors.get(first, "k"), colors.get(second, "k")))
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def at_minimal_eps_grid(models: dict[str, nn.Module], search: dict, index: torch.Tensor, x: torch.Tensor,
+                        y: torch.Tensor, clean_caps: list[str], labels: dict[str, str], class_names: list[str],
+                        title: str) -> plt.Figure:
+    """The images `index` of the search, each at its own minimal eps* against each model (the caption
+    gives eps* in /255 and the prediction there)."""
+    adversarial, caps = {}, {}
+    for m, model in models.items():
+        r = search[m]
+        adversarial[m] = r.adversarial[index].to(x.device)
+        preds = captions(model, adversarial[m], class_names, y=y)
+        caps[m] = [f"eps* {255 * e:.0f}: {c}" for e, c in zip(r.eps[index.cpu()].tolist(), preds)]
+    return comparison_grid(x, y, adversarial, caps, clean_caps, "at eps*", labels, class_names, title)

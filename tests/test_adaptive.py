@@ -28,17 +28,17 @@ def vib():
 
 
 def test_head_is_a_prefix(test_data):
-    small = adaptive.head(test_data, 20)
+    small = test_data.head(20)
     assert len(small) == 20 and torch.equal(small.images, test_data.images[:20])
-    assert adaptive.head(test_data, None) is test_data and adaptive.head(test_data, 10_000) is test_data
+    assert test_data.head(None) is test_data and test_data.head(10_000) is test_data
 
 
 def test_prediction_context_restores_mode_and_samples(vib):
-    with adaptive.prediction(vib, "mean", 1):
+    with vib.prediction("mean", 1):
         assert vib.predict_mode == "mean" and vib.predict_samples == 1
     assert vib.predict_mode == "sample" and vib.predict_samples == 12
     with pytest.raises(RuntimeError):
-        with adaptive.prediction(vib, "sample", 3):
+        with vib.prediction("sample", 3):
             raise RuntimeError("boom")
     assert vib.predict_samples == 12
 
@@ -56,7 +56,7 @@ def test_authors_view_of_ciiv_runs_one_fixation_loop(test_data):
 
 
 def test_curves_and_protocols_return_the_expected_columns(vib, trained_baseline, test_data):
-    data = adaptive.head(test_data, 16)
+    data = test_data.head(16)
     eot = adaptive.eot_curve(vib, data, EPS, (1, 2), steps=2)
     assert COLUMNS <= set(eot.columns) and list(eot["eot"]) == [1, 2]
     assert set(eot["mode"]) == {"sample (S=12)"} and (eot["n"] == 16).all()
@@ -82,7 +82,7 @@ def test_more_pgd_steps_never_help_the_defender_much(trained_baseline, test_data
 
 
 def test_softmax_ce_attack_is_no_stronger_than_logits_ce(trained_baseline, test_data):
-    data = adaptive.head(test_data, 100)
+    data = test_data.head(100)
     table = adaptive.protocol_comparison(trained_baseline, data, EPS, protocols=("authors", "authors + logits"))
     acc = table.set_index("protocol")["accuracy"]
     assert acc["authors"] >= acc["authors + logits"] - 2.0
@@ -92,7 +92,7 @@ def test_worst_case_is_below_every_attack(trained_baseline, test_data):
     specs = [AttackSpec("fgsm", EPS), AttackSpec("pgd", EPS, steps=5), AttackSpec("cw", EPS, steps=5)]
     table = pd.concat([
         adaptive.evaluate(trained_baseline, test_data, specs[:2], method="baseline"),
-        adaptive.evaluate(trained_baseline, adaptive.head(test_data, 120), specs[2:], method="baseline"),
+        adaptive.evaluate(trained_baseline, test_data.head(120), specs[2:], method="baseline"),
         adaptive.evaluate(trained_baseline, test_data, [AttackSpec("clean")], method="baseline"),
     ], ignore_index=True)
     worst = adaptive.worst_case(table).iloc[0]

@@ -1,8 +1,13 @@
+"""cibtools.attacks and the scoring path of cibtools.evaluate (AttackSpec, craft, robust_accuracy, sweep tables)."""
+import math
+
+import pandas as pd
 import pytest
 import torch
 
 from cibtools import attacks
-from cibtools.evaluate import AttackSpec, predict, robust_accuracy
+from cibtools.evaluate import (AttackSpec, craft, crossing_sentences, crossing_table, predict, robust_accuracy,
+                               sweep_checks, sweep_checks_report)
 from cibtools.train import model_for
 from cibtools.config import TrainConfig
 
@@ -70,6 +75,60 @@ def test_eps_out_of_range_is_rejected(trained_baseline, batch):
         AttackSpec("fgsm", eps=2.0)
     with pytest.raises(ValueError, match="Unknown attack"):
         AttackSpec("deepfool", eps=0.1)
+    with pytest.raises(ValueError, match="out of range"):
+        AttackSpec("pgd", eps=torch.tensor([0.1, 1.5]), steps=5)
+    with pytest.raises(ValueError, match="one budget per image"):
+        AttackSpec("autoattack", eps=torch.tensor([0.1, 0.2]))
+
+
+def test_spec_with_per_image_eps_crafts_in_batches_and_scores_a_row(trained_baseline, mnist_small):
+    _, test = mnist_small
+    data = test.subset(30)
+    eps = torch.linspace(0, 0.3, 30)
+    spec = AttackSpec("pgd", eps, steps=5, random_start=False)
+    assert spec.per_image and spec.label == "PGD-5 (per-image eps)"
+    one = craft(trained_baseline, spec, data.images, data.labels)
+    assert ((one - data.images).flatten(1).abs().amax(1) <= eps + 1e-6).all()
+    table = robust_accuracy(trained_baseline, data, [spec], batch_size=7)  # eps sliced with each batch of 7
+    assert table["attack"].iloc[0] == "PGD-5 (per-image eps)" and math.isnan(table["eps_255"].iloc[0])
+    again = torch.cat([craft(trained_baseline, spec.batch(i, i + 7), data.images[i:i + 7], data.labels[i:i + 7])
+                       for i in range(0, 30, 7)])
+    assert torch.allclose(one, again, atol=1e-5)
+    assert torch.equal(craft(trained_baseline, AttackSpec("fgsm", torch.zeros(30)), data.images, data.labels),
+                       data.images)
+
+
+def _sweep():
+    """Two curves on an eps grid 0, 8, 16, 24 /255: `vib` crosses 50% at 16, `causalib` at 24 and rises once."""
+    rows = []
+    for method, accs in (("vib", [90, 60, 40, 5]), ("causalib", [95, 70, 72, 30])):
+        for e, a in zip((0, 8, 16, 24), accs):
+            rows.append({"panel": "FGSM", "curve": method.upper(), "method": method, "mode": "mean",
+                         "eps": e / 255, "eps_255": float(e), "accuracy": float(a), "n": 100})
+    return pd.DataFrame(rows)
+
+
+def test_crossing_table_and_sentences():
+    sweep = _sweep()
+    cross = crossing_table(sweep, {"vib": 16, "causalib": 40})
+    assert list(cross["ours_255"]) == [16, 24]
+    assert list(cross["bracket (/255)"]) == ["(8, 16]", "(16, 24]"]
+    assert list(cross["diff_255"]) == [0, -16]
+    never = crossing_table(sweep.assign(accuracy=sweep["accuracy"] + 100), {})
+    assert list(never["ours_255"]) == ["never", "never"] and list(never["bracket (/255)"]) == ["", ""]
+    lines = crossing_sentences(sweep, cross, {"vib": 16}, {"vib": "VIB", "causalib": "CausalIB"})
+    assert lines[0] == ("FGSM (mean mode, n=100): CausalIB drops below 50% at 24/255, VIB at 16/255: "
+                        "CausalIB crosses later than VIB.")
+    assert lines[1] == "  paper, FGSM: VIB at 16/255; ours (mean mode) 16/255"
+
+
+def test_sweep_checks_chance_and_monotone():
+    checks = sweep_checks(_sweep(), chance=10.0, tolerance=2.0)
+    assert list(checks["passed"]) == [True, False]
+    assert list(checks["monotone"]) == [True, False] and checks["largest rise"].iloc[1] == "+2.0 at 16/255"
+    report = sweep_checks_report(checks, 10.0, 2.0)
+    assert report.startswith("Sanity check 4 at eps = 24/255 (n=100): 1 of 2 curves") and "-> FAIL" in report
+    assert "FAIL: FGSM / CAUSALIB: 30.00% at 24/255" in report and "not monotone: FGSM / CAUSALIB" in report
 
 
 def test_eot_attacks_the_sampled_prediction(batch):

@@ -1,4 +1,5 @@
-"""The numerical claims of notebook 01 (VIB bounds on a Gaussian toy, Eq. 13-23) and its exercise checkers."""
+"""The numerical claims of notebook 01 (VIB bounds on a Gaussian toy, Eq. 13-23), its figures
+(`cibtools.ib_plots`) and its exercise checkers (`cibtools.exercises`)."""
 import math
 
 import matplotlib
@@ -11,6 +12,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 import cibtools as cb  # noqa: E402
+from cibtools import exercises, ib_plots  # noqa: E402
 from cibtools import ib_theory as ib  # noqa: E402
 from cibtools.train import model_for  # noqa: E402
 
@@ -117,13 +119,54 @@ def test_vib_information_terms_on_an_untrained_model(mnist_small):
     assert terms == again  # seeded draws
 
 
+PLANE = pd.DataFrame({"alpha": [1e-3, 1e-2, 1.0], "kl": [300.0, 40.0, 0.5], "ce": [0.05, 0.1, 2.0],
+                      "train_kl": [320.0, 45.0, 0.6], "train_ce": [0.01, 0.08, 2.0], "acc_mean": [97.0, 96.0, 40.0],
+                      "acc_sample": [96.5, 95.0, 35.0], "i_zy_lower": [2.25, 2.2, 0.3]})
+
+
 def test_plot_information_plane_draws_labelled_axes():
-    table = pd.DataFrame({"alpha": [1e-3, 1e-2, 1.0], "kl": [300.0, 40.0, 0.5], "ce": [0.05, 0.1, 2.0],
-                          "train_kl": [320.0, 45.0, 0.6], "train_ce": [0.01, 0.08, 2.0]})
     fig, ax = plt.subplots()
-    ib.plot_information_plane(table, ax, highlight=1e-2, h_y=math.log(10))
+    ib_plots.plot_information_plane(PLANE, ax, highlight=1e-2, h_y=math.log(10))
     assert "nats" in ax.get_xlabel() and "nats" in ax.get_ylabel()
+    assert ax.get_xscale() == "symlog"  # the KL spans decades
+    assert any("α = 0.01" in t.get_text() for t in ax.get_legend().get_texts())  # the highlighted run
     plt.close(fig)
+
+
+def test_nearest_run_is_nearest_on_a_log_scale():
+    assert ib_plots.nearest_run(PLANE, 0.002)["alpha"] == 1e-3 and ib_plots.nearest_run(PLANE, 0.2)["alpha"] == 1.0
+
+
+def test_bound_curves_figure_draws_both_bounds_with_monte_carlo_points(toy):
+    curves = ib.bound_curves(toy, np.geomspace(0.2, 5, 7), np.linspace(0, 2, 7))
+    mc = ib.bound_curves_mc(toy, [0.5, 1.0], [0.5, 1.0], n=2000, seed=0)
+    assert mc["rate"][1].agrees_with(toy.i_zx()) and len(mc["decoder"]) == 2
+    fig = ib_plots.bound_curves_figure(toy, ib.bound_table(toy, n=2000), curves, mc)
+    upper, lower = fig.axes
+    assert "Eq. 20" in upper.get_title() and "Eq. 16" in lower.get_title() and upper.get_xscale() == "log"
+    assert any(f"{toy.i_zx():.3f}" in t.get_text() for t in upper.get_legend().get_texts())
+    assert len(upper.containers) == 1 and len(lower.containers) == 1  # one errorbar (Monte Carlo) each
+    plt.close(fig)
+
+
+def test_information_plane_and_run_figures():
+    fig = ib_plots.information_plane_figure(PLANE, math.log(10), n_test=500, epochs=1, profile="smoke",
+                                            eval_samples=3)
+    assert len(fig.axes) == 3  # the plane, its colour bar, accuracy vs alpha
+    titles = " | ".join(a.get_title() for a in fig.axes)
+    assert "(500 images)" in titles and "(1 epoch, profile smoke)" in titles
+    plt.close(fig)
+    fig = ib_plots.run_figure(PLANE, 0.9, math.log(10))
+    assert fig.axes[0].get_title().startswith("α = 1: accuracy 40.00%")
+    plt.close(fig)
+
+
+def test_information_plane_slider_builds():
+    import ipywidgets
+
+    widget = ib_plots.interactive_information_plane(PLANE, math.log(10), ipywidgets)
+    assert widget.children[0].value == 1e-3 and [o[0] for o in widget.children[0].options] == ["0.001", "0.01", "1"]
+    plt.close("all")
 
 
 # ---- exercises ----------------------------------------------------------------------------------
@@ -133,9 +176,9 @@ def _right_kl(mu, sigma):
 
 
 def test_kl_checker_accepts_right_answers_in_any_numeric_type():
-    assert ib.check_kl_exercise(_right_kl)
-    assert ib.check_kl_exercise(lambda m, s: np.float32(_right_kl(m, s)))
-    assert ib.check_kl_exercise(lambda m, s: torch.tensor([_right_kl(m, s)]))
+    assert exercises.check_kl_divergence(_right_kl)
+    assert exercises.check_kl_divergence(lambda m, s: np.float32(_right_kl(m, s)))
+    assert exercises.check_kl_divergence(lambda m, s: torch.tensor([_right_kl(m, s)]))
 
 
 @pytest.mark.parametrize("wrong, words", [
@@ -148,7 +191,7 @@ def test_kl_checker_accepts_right_answers_in_any_numeric_type():
     (3.0, "pass a function"),
 ])
 def test_kl_checker_rejects_wrong_answers_with_a_hint(wrong, words):
-    verdict = ib.check_kl_exercise(wrong)
+    verdict = exercises.check_kl_divergence(wrong)
     assert not verdict and "Hint" in verdict.message and words in verdict.message
 
 
@@ -156,30 +199,30 @@ def test_kl_checker_turns_an_exception_into_a_hint_not_a_traceback():
     def broken(mu, sigma):
         raise KeyError("oops")
 
-    verdict = ib.check_kl_exercise(broken)
+    verdict = exercises.check_kl_divergence(broken)
     assert not verdict and "KeyError" in verdict.message and "Hint" in verdict.message
 
 
 def test_kl_checker_never_prints_the_reference_value():
-    verdict = ib.check_kl_exercise(lambda m, s: 0.123)
+    verdict = exercises.check_kl_divergence(lambda m, s: 0.123)
     assert not verdict
     assert f"{_right_kl(1.0, 1.0):.3f}" not in verdict.message and f"{_right_kl(0.5, 0.3):.3f}" not in verdict.message
 
 
 def _toy1():
-    t = ib.EXERCISE_TOY_1D
+    t = exercises.SCALAR_TOY
     return t["a"], t["sigma_x"], t["sigma_e"]
 
 
 def test_mi_checker():
     a, sx, se = _toy1()
     right = 0.5 * math.log(1 + a ** 2 * sx ** 2 / se ** 2)
-    assert ib.check_mi_exercise(right)
-    assert ib.check_mi_exercise(np.array(right))
+    assert exercises.check_mutual_information(right)
+    assert exercises.check_mutual_information(np.array(right))
     for wrong, words in [(right / math.log(2), "bits"), (2 * right, "twice"), (..., "empty"),
                          (None, "empty"), ("abc", "number"), (right + 0.3, "off by"),
                          (0.5 * math.log(a ** 2 * sx ** 2 / se ** 2), "noise")]:
-        verdict = ib.check_mi_exercise(wrong)
+        verdict = exercises.check_mutual_information(wrong)
         assert not verdict and "Hint" in verdict.message and words in verdict.message, (wrong, verdict)
         assert f"{right:.3f}" not in verdict.message
 
@@ -188,11 +231,11 @@ def test_gap_checker():
     a, sx, se = _toy1()
     v = a ** 2 * sx ** 2 + se ** 2
     right = 0.5 * (v - 1 - math.log(v))
-    assert ib.check_gap_exercise(right)
+    assert exercises.check_prior_gap(right)
     toy = ib.GaussianToy.one_dim(a, sx, se)
     for wrong, words in [(ib.rate_upper_bound(toy), "bound itself"), (-right, "negative"),
                          (..., "empty"), ([1.0, 2.0], "shape"), (right * 1.5, "off by")]:
-        verdict = ib.check_gap_exercise(wrong)
+        verdict = exercises.check_prior_gap(wrong)
         assert not verdict and "Hint" in verdict.message and words in verdict.message, (wrong, verdict)
     # the Monte Carlo slack agrees with the answer
     est = ib.rate_upper_bound_mc(toy, n=N, seed=0)

@@ -1,6 +1,7 @@
 """Conventions every notebook keeps: the Colab address in one place, one install cell, exercises with
 checkers in every lesson from 03 on, and one way to hold reference solutions."""
 import ast
+import re
 import shutil
 
 import nbformat
@@ -39,14 +40,15 @@ def test_set_repository_rewrites_every_place(tmp_path, monkeypatch):
     assert any("05-ablations" in p for p in repository.problems())
 
 
-@pytest.mark.parametrize("book", [b for b in BOOKS if "03" <= b.name[:2] <= "08"], ids=lambda b: b.name[:2])
-def test_lessons_03_to_08_end_with_checked_exercises(book):
+@pytest.mark.parametrize("book", [b for b in BOOKS if "01" <= b.name[:2] <= "08"], ids=lambda b: b.name[:2])
+def test_lessons_01_to_08_end_with_checked_exercises(book):
     cells = _cells(book)
-    start = next(i for i, c in enumerate(cells) if c.cell_type == "markdown" and "## Exercises" in c.source)
+    start = next(i for i, c in enumerate(cells)
+                 if c.cell_type == "markdown" and re.search(r"^## (\d+\. )?Exercises", c.source, re.M))
     rest = cells[start:]
     checked = [c for c in rest if c.cell_type == "code" and "exercises.check_" in c.source
                and "solution" not in c.metadata.get("tags", [])]
-    assert 2 <= len(checked) <= 3
+    assert 2 <= len(checked) <= 3, f"{book.name}: {len(checked)} checked exercises"
     assert any("Open question" in c.source for c in rest if c.cell_type == "markdown")
 
 
@@ -76,3 +78,21 @@ def test_one_convention_for_solutions(book):
             assert any(n.startswith("reference_") for n in bound), c.source[:80]
             clobbered = {n for n in bound & students if not n.startswith("reference_")}
             assert not clobbered, f"a solution cell in {book.name} overwrites the student's {sorted(clobbered)}"
+
+
+LESSON_FUNCTIONS = {"fgsm_from_scratch", "pgd_from_scratch"}  # 06 writes the attacks out, on purpose
+MAX_CELL_LINES = 25  # "about 20"; a figure laid out in a cell may take a few more
+
+
+@pytest.mark.parametrize("book", BOOKS, ids=lambda b: b.name[:2])
+def test_notebooks_call_named_functions(book):
+    """Engine code lives in cibtools: a notebook defines only exercise answers (`my_*`, `reference_*`) and
+    06's written-out attacks, and no code cell is longer than about 20 lines."""
+    for i, cell in enumerate(_cells(book)):
+        if cell.cell_type != "code":
+            continue
+        defined = {n.name for n in ast.walk(ast.parse(cell.source)) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        extra = {n for n in defined if not n.startswith(("my_", "reference_"))} - LESSON_FUNCTIONS
+        assert not extra, f"{book.name} cell {i} defines {sorted(extra)}: move it into cibtools"
+        lines = len(cell.source.strip().splitlines())
+        assert lines <= MAX_CELL_LINES, f"{book.name} cell {i} has {lines} lines (at most {MAX_CELL_LINES})"

@@ -1,10 +1,15 @@
-"""The numerical claims of notebook 02 (Sec. 3.2, Eq. 5-9): the linear confounded SCM, OLS bias, IV, checkers."""
-import numpy as np
-import pandas as pd
-import pytest
+"""The numerical claims of notebook 02 (Sec. 3.2, Eq. 5-9): the linear confounded SCM, OLS bias, IV; its
+figures (`cibtools.scm_plots`) and its exercise checkers (`cibtools.exercises`)."""
+import matplotlib
 
-from cibtools import scm
-from cibtools.scm import LinearSCM
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from cibtools import exercises, scm, scm_plots  # noqa: E402
+from cibtools.scm import LinearSCM  # noqa: E402
 
 MODELS = [LinearSCM(), LinearSCM(w_sx=2, w_sy=-1, w_xy=1.5, w_rx=0.7, sigma_ux=0.5),
           LinearSCM(w_sx=-0.5, w_sy=1.5, w_xy=-0.3, sigma_r=2, sigma_s=1.5)]
@@ -95,7 +100,7 @@ def test_invalid_instruments_bias_the_wald_estimate_as_their_formula_says():
 
 def test_instrument_checks_pass_for_a_valid_instrument_and_flag_each_violation():
     checks = {name: scm.instrument_checks(smp, 0.5).set_index("condition").passed
-              for name, smp in scm.exercise_candidates().items()}
+              for name, smp in exercises.instrument_candidates().items()}
     assert checks["C"].all()
     assert not checks["A"]["independence: R independent of S"]
     assert not checks["B"]["exclusion: R affects Y only through X"] and checks["B"]["independence: R independent of S"]
@@ -141,27 +146,60 @@ def test_sweeps_return_tidy_frames():
         scm.estimates_vs_confounding(LinearSCM(), [1.0], vary="w_xy")
 
 
+def test_ols_bias_table_puts_the_formula_inside_the_interval_at_large_n():
+    m = LinearSCM()
+    table = scm.ols_bias_table(m, 200_000, seed=1)
+    assert list(table["data"]) == ["x (Figure 2)", "x_r (Figure 3)"] and table["formula inside CI"].all()
+    assert np.allclose(table["bias formula"], [scm.ols_bias_formula(m, False), scm.ols_bias_formula(m, True)])
+    assert np.allclose(table["measured bias"], table["OLS slope"] - m.w_xy)
+
+
 def test_widget_builds_and_figures_draw():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    widget = scm.interactive_ols_vs_iv(reps=20)
+    widget = scm_plots.interactive_ols_vs_iv(reps=20)
     assert len(widget.children) >= 9
-    fig = scm.plot_ols_vs_iv(LinearSCM(), n=200, reps=20)
+    fig = scm_plots.plot_ols_vs_iv(LinearSCM(), n=200, reps=20)
+    left, right = fig.axes
+    assert len(left.get_lines()) == 3 and "y" in left.get_ylabel() and len(right.patches) > 0
+    plt.close(fig)
+    fig = scm_plots.plot_ols_vs_iv(LinearSCM(w_sx=0, w_rx=0, sigma_ux=0), n=50, reps=5)  # x constant: says so
+    assert "does not vary" in fig.axes[1].texts[0].get_text()
+    plt.close(fig)
+
+
+def test_notebook_figures_have_their_panels():
+    m = LinearSCM()
+    fig = scm_plots.causal_graph_figure(m)
+    assert [a.get_title().split(":")[0] for a in fig.axes] == ["Figure 2", "Figure 3"]
+    assert "w_{xy}$ = 0.5" in " ".join(t.get_text() for t in fig.axes[1].texts)
+    plt.close(fig)
+    df = scm.estimates_vs_n(m, [100, 1000], reps=10)
+    conf = scm.estimates_vs_confounding(m, [-1.0, 1.0], n=300, reps=7)
+    fig = scm_plots.estimates_figure(scm.summarise_estimates(df), conf, m, n=300)
+    assert fig.axes[0].get_xscale() == "log" and "n = 300, 7 data sets" in fig.axes[1].get_title()
+    assert len(fig.axes[0].get_lines()) == 2 * 3 + 2  # per estimator: median and two CI lines; truth; OLS limit
+    plt.close(fig)
+    curve = scm.causal_loss_vs_nonlinearity([0.0, 1.0], m, n_units=20)
+    fig = scm_plots.effect_ratio_figure(m, curve)
+    assert len(fig.axes) == 3 and "L_causal" in fig.axes[2].get_ylabel()  # the spread panel has a twin axis
+    assert len(fig.axes[0].collections) == 2  # linear and tanh responses
+    plt.close(fig)
+    table = scm.causal_loss_table(batch=8)
+    fig = scm_plots.causal_loss_figure(table)
+    assert len(fig.axes[0].patches) == len(table) == 8 and fig.axes[0].get_yscale() == "log"
     plt.close(fig)
 
 
 # ----------------------------------------------------------------------------- exercise checkers
 
 def test_iv_checker_accepts_right_answers_and_hints_on_wrong_ones():
-    assert scm.check_iv_estimator(scm.iv_wald)
-    assert scm.check_iv_estimator(lambda r, x, y: np.cov(r, y)[0, 1] / np.cov(r, x)[0, 1])
-    assert scm.check_iv_estimator(scm.two_stage_least_squares)
-    empty = scm.check_iv_estimator(lambda r, x, y: ...)
+    assert exercises.check_iv_estimator(scm.iv_wald)
+    assert exercises.check_iv_estimator(lambda r, x, y: np.cov(r, y)[0, 1] / np.cov(r, x)[0, 1])
+    assert exercises.check_iv_estimator(scm.two_stage_least_squares)
+    empty = exercises.check_iv_estimator(lambda r, x, y: ...)
     assert not empty and "empty" in empty.message and "Hint" in empty.message
-    ols = scm.check_iv_estimator(lambda r, x, y: scm.ols_slope(x, y))
+    ols = exercises.check_iv_estimator(lambda r, x, y: scm.ols_slope(x, y))
     assert not ols and "OLS" in ols.message
-    flipped = scm.check_iv_estimator(lambda r, x, y: np.cov(r, x)[0, 1] / np.cov(r, y)[0, 1])
+    flipped = exercises.check_iv_estimator(lambda r, x, y: np.cov(r, x)[0, 1] / np.cov(r, y)[0, 1])
     assert not flipped and "upside down" in flipped.message
 
 
@@ -173,30 +211,30 @@ def test_iv_checker_turns_exceptions_into_hints():
         raise NotImplementedError
 
     for fn, word in ((broken, "AttributeError"), (unfinished, "not written yet")):
-        verdict = scm.check_iv_estimator(fn)
+        verdict = exercises.check_iv_estimator(fn)
         assert not verdict and word in verdict.message and "Hint" in verdict.message
-    assert not scm.check_iv_estimator(0.5)
+    assert not exercises.check_iv_estimator(0.5)
 
 
 def test_ols_bias_checker():
-    m = scm.EXERCISE_BIAS_SCM
+    m = exercises.BIAS_SCM
     right = scm.ols_bias_formula(m, True)
-    assert scm.check_ols_bias(right) and scm.check_ols_bias(right * 1.01)
-    assert "empty" in scm.check_ols_bias(...).message
-    assert "slope" in scm.check_ols_bias(m.w_xy + right).message
-    assert "sign" in scm.check_ols_bias(-right).message
-    assert "without the instrument" in scm.check_ols_bias(scm.ols_bias_formula(m, False)).message
-    assert not scm.check_ols_bias("a lot") and not scm.check_ols_bias(0.0)
+    assert exercises.check_ols_bias(right) and exercises.check_ols_bias(right * 1.01)
+    assert "empty" in exercises.check_ols_bias(...).message
+    assert "slope" in exercises.check_ols_bias(m.w_xy + right).message
+    assert "sign" in exercises.check_ols_bias(-right).message
+    assert "without the instrument" in exercises.check_ols_bias(scm.ols_bias_formula(m, False)).message
+    assert not exercises.check_ols_bias("a lot") and not exercises.check_ols_bias(0.0)
     # the message never prints the solution
     for wrong in (0.0, -right, m.w_xy + right, ...):
-        assert f"{right:.3f}" not in scm.check_ols_bias(wrong).message
+        assert f"{right:.3f}" not in exercises.check_ols_bias(wrong).message
 
 
 def test_instrument_choice_checker():
-    assert scm.check_instrument_choice("C") and scm.check_instrument_choice(" c ") and scm.check_instrument_choice(["C"])
+    assert exercises.check_instrument_choice("C") and exercises.check_instrument_choice(" c ") and exercises.check_instrument_choice(["C"])
     for wrong in ("A", "B", "D"):
-        verdict = scm.check_instrument_choice(wrong)
+        verdict = exercises.check_instrument_choice(wrong)
         assert not verdict and f"candidate {wrong}" in verdict.message
-    assert "empty" in scm.check_instrument_choice(...).message
-    assert not scm.check_instrument_choice(["A", "C"]) and not scm.check_instrument_choice("E")
-    assert not scm.check_instrument_choice(3)
+    assert "empty" in exercises.check_instrument_choice(...).message
+    assert not exercises.check_instrument_choice(["A", "C"]) and not exercises.check_instrument_choice("E")
+    assert not exercises.check_instrument_choice(3)

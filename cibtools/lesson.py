@@ -1,0 +1,41 @@
+"""The opening of a lesson notebook in one call: the profile's numbers, the device, the first seed and
+the test images that the lesson attacks.
+
+    L = cibtools.lesson.start(profile, "mnist", limit="attack_limit")
+    L.settings.epochs, L.device, L.seed, L.test
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .data import TensorData, load_dataset
+from .profiles import Profile, settings
+from .train import default_device
+
+LIMITS = ("test_limit", "attack_limit")
+
+
+@dataclass(frozen=True)
+class Lesson:
+    profile: str
+    settings: Profile
+    device: torch.device
+    seed: int
+    test: TensorData
+
+
+def start(profile: str, dataset: str, limit: str = "attack_limit", quiet: bool = False) -> Lesson:
+    """Settings of `profile`, the default device, the profile's first seed (also seeds torch's RNG) and
+    the first `settings.<limit>` test images of `dataset` on that device; prints one line saying so."""
+    if limit not in LIMITS:
+        raise ValueError(f"Unknown limit {limit!r}: use one of {', '.join(LIMITS)} (a field of the profile).")
+    P = settings(profile)
+    device = default_device()
+    seed = P.seeds[0]
+    torch.manual_seed(seed)
+    test = load_dataset(dataset, "test", device=device, limit=getattr(P, limit))
+    if not quiet:
+        print(f"profile={profile}  device={device}  dataset={dataset}  seed={seed}  test images n={len(test)}")
+    return Lesson(profile, P, device, seed, test)
