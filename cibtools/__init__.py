@@ -7,7 +7,7 @@ cache, attacks and evaluation. Runs on CUDA when present, else on the CPU.
 The package is flat on purpose. Its modules fall into three groups:
 - engine: `data`, `models`, `losses`, `config`, `train`, `cache`, `zoo`, `attacks`, `evaluate`,
   `adaptive`, `minimal_eps`, `ablation`;
-- lessons: `lesson`, `ib_theory`, `scm`, `exercises`, the drawing modules (`plotting`, `visual`,
+- lessons: `lesson`, `ib_theory`, `scm`, `exercises`, the drawing modules (`plotting`, `visual`, `adaptive_plots`,
   `ib_plots`, `scm_plots`, `diagrams`), `paper` (the paper's numbers), `reporting`;
 - run: `profiles`, `paths`, `results`, `runner`, `summary`, `site`, `repository`, `paper_settings`,
   `verdict`.

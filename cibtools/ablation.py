@@ -60,3 +60,12 @@ def grids(ours: pd.DataFrame, column: str = "PGD-20") -> tuple[pd.DataFrame, pd.
     theirs = pd.DataFrame([[paper.ABLATION.get((a, b), (float("nan"),) * len(COLUMNS))[k] for b in mine.columns]
                            for a in mine.index], index=mine.index, columns=mine.columns)
     return mine, theirs
+
+
+def paper_findings(column: str = "PGD-20") -> tuple[float, float, str]:
+    """The paper's `column` accuracy with the L1 and the L2 regulariser (Table 3), and its best alpha x beta
+    cell under `column` (Table 6), labelled like our settings ("alpha=0.05/beta=0.05")."""
+    k = COLUMNS.index(column)
+    cells = [key for key in paper.ABLATION if isinstance(key, tuple)]
+    a, b = max(cells, key=lambda key: paper.ABLATION[key][k])
+    return paper.ABLATION["L1"][k], paper.ABLATION["L2"][k], f"alpha={a}/beta={b}"

@@ -18,7 +18,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from . import paper
+from . import reporting
+from .config import METHOD_LABELS
 from .data import TensorData
 from .evaluate import AttackSpec, authors_protocol, craft_all, robust_accuracy, score
 
@@ -151,6 +152,26 @@ def reported_predictions(models: dict[str, nn.Module]) -> Iterator[tuple[str, nn
             yield method, model
 
 
+def autoattack(models: dict[str, nn.Module], data: TensorData, sizes: dict[str, int], linf_eps: float,
+               l2_eps: float, threads: int | None = None, dataset: str = "") -> tuple[pd.DataFrame, list[str]]:
+    """Table 4's AutoAttack (L-inf at `linf_eps`, L2 at `l2_eps`) on every reported prediction of `models`:
+    `standard` on deterministic predictions, `rand` (EOT) on random ones, each on the first
+    `sizes["aa_limit" | "aa_rand_limit" | "aa_ciiv_limit"]` images of `data` (see `subset_sizes`), on
+    `threads` CPU threads. Returns the rows (with the clean accuracy) and a line per prediction skipped
+    because its subset size is 0."""
+    frames, skipped = [], []
+    for m, model in reported_predictions(models):
+        version = "rand" if model.is_random else "standard"
+        n = sizes["aa_ciiv_limit"] if m == "ciiv" else sizes["aa_rand_limit"] if model.is_random else sizes["aa_limit"]
+        if n == 0:
+            skipped.append(f"{dataset} / {METHOD_LABELS[m]} [{model.prediction_label}]: AutoAttack {version} skipped (subset size 0)")
+            continue
+        specs = [AttackSpec("clean"), AttackSpec("autoattack", linf_eps, norm="linf", version=version),
+                 AttackSpec("autoattack", l2_eps, norm="l2", version=version)]
+        with torch_threads(threads):
+            frames.append(evaluate(model, data.head(n), specs, method=m))
+    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), skipped
+
 
 def without_examples(table: pd.DataFrame) -> pd.DataFrame:
     """The table without the per-example `correct` column (for saving and display)."""
@@ -235,23 +256,26 @@ def attack_strength_checks(curves: pd.DataFrame, protocols: pd.DataFrame, datase
 
 
 def worst_beside_paper(worst: pd.DataFrame, paper_eps_255: dict[str, float], aa_linf_eps_255: float) -> pd.DataFrame:
-    """`worst_case` rows with the paper's number for the same model and budget: Table 1's PGD-20 at the
-    paper's eps, Table 4's AA-L-inf at `aa_linf_eps_255`, Table 4's AA-L2 (its eps is not stated); the
-    columns renamed for reading (robust, n_robust, strongest, strongest_acc, strongest_n) and sorted."""
-    def reference(r):
+    """`worst_case` rows with the paper's number for the same model and budget (`reporting.paper_reference`):
+    Table 1's PGD-20 at the paper's eps, Table 4's AA-L-inf at `aa_linf_eps_255`, Table 4's AA-L2 (its eps is
+    not stated); the columns renamed for reading (robust, n_robust, strongest, strongest_acc, strongest_n)
+    and sorted."""
+    reference = reporting.paper_reference("table1", "table4")
+
+    def source(r) -> tuple[str, str]:
         if r["norm"] == "linf" and r["eps_255"] == paper_eps_255[r["dataset"]]:
-            return paper.TABLE1[r["dataset"]][r["method"]]["PGD-20"][0], "Table 1 PGD-20"
-        t4 = paper.TABLE4[r["dataset"]][r["method"]]
+            return "PGD-20", "Table 1 PGD-20"
         if r["norm"] == "linf" and r["eps_255"] == aa_linf_eps_255:
-            return t4[1], "Table 4 AA-Linf"
+            return "AA-LINF", "Table 4 AA-Linf"
         if r["norm"] == "l2":
-            return t4[2], "Table 4 AA-L2 (eps not stated)"
-        return float("nan"), ""
+            return "AA-L2", "Table 4 AA-L2 (eps not stated)"
+        return "", ""
 
     out = worst.copy()
-    refs = [reference(r) for _, r in out.iterrows()]
-    out["paper"] = [v for v, _ in refs]
-    out["paper_source"] = [src for _, src in refs]
+    sources = [source(r) for _, r in out.iterrows()]
+    out["paper"] = [reference.get((d, m, a), (float("nan"),))[0]
+                    for d, m, (a, _) in zip(out["dataset"], out["method"], sources)]
+    out["paper_source"] = [src if a else "" for a, src in sources]
     out["diff"] = out["per_example_accuracy"] - out["paper"]
     out = out.rename(columns={"per_example_accuracy": "robust", "per_example_n": "n_robust",
                               "strongest_attack": "strongest", "min_accuracy": "strongest_acc", "min_n": "strongest_n"})

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import paper
+from . import reporting
 from .config import METHOD_LABELS
 
 PAPER_RUNS = 3  # runs assumed behind each paper mean +- sd (the paper does not say): Welch's df uses it
@@ -40,7 +40,7 @@ def welch(m1: float, s1: float, n1: int, m2: float, s2: float, n2: int) -> tuple
 
 def _paper(dataset: str, method: str, column: str) -> tuple[float, float]:
     key = {"clean": "clean", "FGSM": "FGSM", "PGD": "PGD-20"}[column]
-    return paper.TABLE1.get(dataset, {}).get(method, {}).get(key, (np.nan, np.nan))
+    return reporting.paper_reference("table1").get((dataset, method, key), (np.nan, np.nan))
 
 
 def paper_settings_table(rows: pd.DataFrame, paper_runs: int = PAPER_RUNS) -> pd.DataFrame:

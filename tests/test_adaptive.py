@@ -1,9 +1,10 @@
+import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from cibtools import adaptive
+from cibtools import adaptive, adaptive_plots, paper
 from cibtools.config import TrainConfig
 from cibtools.evaluate import AttackSpec
 from cibtools.train import model_for
@@ -23,8 +24,8 @@ def test_data(mnist_small):
 def vib():
     torch.manual_seed(0)
     model = model_for(TrainConfig("vib")).eval()
-    model.predict_mode = "sample"
-    return model
+    with model.prediction("sample"):
+        yield model
 
 
 def test_head_is_a_prefix(test_data):
@@ -104,3 +105,51 @@ def test_worst_case_is_below_every_attack(trained_baseline, test_data):
     assert "correct" not in adaptive.without_examples(table).columns
     minimum_only = adaptive.worst_case(adaptive.without_examples(table)).iloc[0]
     assert np.isnan(minimum_only["per_example_accuracy"]) and minimum_only["min_accuracy"] == worst["min_accuracy"]
+
+
+def test_autoattack_runs_each_reported_prediction_and_skips_empty_subsets(vib, trained_baseline, test_data,
+                                                                           monkeypatch):
+    calls = []  # AutoAttack itself takes a minute even on 3 images: record what would be attacked instead
+
+    def fake_evaluate(model, data, specs, method=""):
+        calls.append((method, model.prediction_label, len(data), [s.label for s in specs], specs[1].version))
+        return pd.DataFrame({"method": [method]})
+
+    monkeypatch.setattr(adaptive, "evaluate", fake_evaluate)
+    sizes = dict(aa_limit=3, aa_rand_limit=0, aa_ciiv_limit=0)
+    rows, skipped = adaptive.autoattack({"baseline": trained_baseline, "vib": vib}, test_data, sizes, 8 / 255, 0.5,
+                                        threads=1, dataset="mnist")
+    assert calls == [("baseline", "deterministic", 3, ["clean", "AA-LINF", "AA-L2"], "standard"),
+                     ("vib", "mean", 3, ["clean", "AA-LINF", "AA-L2"], "standard")]
+    assert list(rows["method"]) == ["baseline", "vib"]
+    assert skipped == ["mnist / VIB [sample (S=12)]: AutoAttack rand skipped (subset size 0)"]
+    sizes["aa_rand_limit"] = 2
+    calls.clear()
+    adaptive.autoattack({"vib": vib}, test_data, sizes, 8 / 255, 0.5)
+    assert calls[1][1:3] == ("sample (S=12)", 2) and calls[1][4] == "rand"
+    assert vib.predict_mode == "sample"  # restored after the mean prediction was attacked
+
+
+def test_worst_case_rows_meet_the_paper_at_the_matching_budget_only():
+    worst = pd.DataFrame([dict(dataset="mnist", method="causalib", mode="mean", norm=norm, eps_255=eps, attacks=2,
+                               strongest_attack="PGD-20", min_accuracy=50.0, min_n=10, per_example_accuracy=40.0,
+                               per_example_n=10) for norm, eps in (("linf", 50), ("linf", 8), ("linf", 25), ("l2", 127.5))])
+    out = adaptive.worst_beside_paper(worst, {"mnist": 50}, aa_linf_eps_255=8).set_index(["norm", "eps_255"])
+    t1, t4 = paper.TABLE1["mnist"]["causalib"]["PGD-20"][0], paper.TABLE4["mnist"]["causalib"]
+    assert out.loc[("linf", 50), "paper"] == t1 and out.loc[("linf", 50), "diff"] == 40.0 - t1
+    assert out.loc[("linf", 8), "paper"] == t4[1] and out.loc[("l2", 127.5), "paper"] == t4[2]
+    assert np.isnan(out.loc[("linf", 25), "paper"]) and out.loc[("linf", 25), "paper_source"] == ""
+    assert list(out.index.get_level_values("norm")) == ["linf", "linf", "linf", "l2"]  # sorted: L-inf first, eps down
+    assert {"robust", "n_robust", "strongest", "strongest_acc", "strongest_n"} <= set(out.columns)
+
+
+def test_adaptive_figures_draw_one_panel_per_dataset_and_curve():
+    matplotlib.use("Agg")
+    base = dict(dataset="mnist", method="vib", who="VIB [sample (S=12)]", n=8, restarts=1)
+    curves = pd.DataFrame([dict(base, protocol="EOT curve", eot=k, steps=20, accuracy=50.0 - k) for k in (1, 4)]
+                          + [dict(base, protocol="steps curve", eot=4, steps=s, accuracy=40.0 - s) for s in (5, 20)])
+    fig = adaptive_plots.curves_figure(curves, ["mnist"], (1, 4), (5, 20), 8, 20, "smoke")
+    assert len(fig.axes) == 2 and all(len(ax.lines) == 1 for ax in fig.axes)
+    prot = pd.DataFrame([dict(base, protocol=p, accuracy=10.0 * i) for i, p in enumerate(adaptive.PROTOCOLS)])
+    fig = adaptive_plots.protocols_figure(prot, ["mnist"], {"mnist": 50})
+    assert len(fig.axes[0].patches) == len(adaptive.PROTOCOLS) and "50/255" in fig.axes[0].get_title()
