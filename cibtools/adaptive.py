@@ -1,10 +1,10 @@
 """Adaptive evaluation (notebook 08): the attacks the paper lacks, and its evaluation protocol beside ours.
 
-Every function returns a tidy DataFrame with the columns of `evaluate.score`, including `correct`:
-the per-example correctness (a numpy bool array) that `worst_case` needs to count an image as robust
-only when it survives every attack. Drop `correct` (`without_examples`) before saving a table.
-
-Rows evaluated on `data.head(n)` prefixes of one fixed subset can be combined per example.
+The attacks return tidy DataFrames with the columns of `evaluate.score`, including `correct`: the
+per-example correctness (a numpy bool array) that `worst_case` needs to count an image as robust only
+when it survives every attack. Drop `correct` (`without_examples`) before saving a table. Rows evaluated
+on `data.head(n)` prefixes of one fixed subset can be combined per example. The `*_lines` functions say
+in words what those tables show (the notebook prints them; its figures are in `adaptive_plots`).
 """
 from __future__ import annotations
 
@@ -153,11 +153,12 @@ def reported_predictions(models: dict[str, nn.Module]) -> Iterator[tuple[str, nn
 
 
 def autoattack(models: dict[str, nn.Module], data: TensorData, sizes: dict[str, int], linf_eps: float,
-               l2_eps: float, threads: int | None = None, dataset: str = "") -> tuple[pd.DataFrame, list[str]]:
-    """Table 4's AutoAttack (L-inf at `linf_eps`, L2 at `l2_eps`) on every reported prediction of `models`:
-    `standard` on deterministic predictions, `rand` (EOT) on random ones, each on the first
-    `sizes["aa_limit" | "aa_rand_limit" | "aa_ciiv_limit"]` images of `data` (see `subset_sizes`), on
-    `threads` CPU threads. Returns the rows (with the clean accuracy) and a line per prediction skipped
+               l2_eps: float | None = None, threads: int | None = None, dataset: str = "") -> tuple[pd.DataFrame, list[str]]:
+    """AutoAttack (L-inf at `linf_eps`, and L2 at `l2_eps` unless None) on every reported prediction of
+    `models` (Table 4 in notebook 08, Table 5 in 09): `standard` on deterministic predictions, `rand`
+    (EOT) on random ones, each on the first `sizes["aa_limit" | "aa_rand_limit" | "aa_ciiv_limit"]`
+    images of `data` (see `subset_sizes`), on `threads` CPU threads. Returns the rows (with the clean
+    accuracy; each row's `version` is the one used on its prediction) and a line per prediction skipped
     because its subset size is 0."""
     frames, skipped = [], []
     for m, model in reported_predictions(models):
@@ -166,10 +167,11 @@ def autoattack(models: dict[str, nn.Module], data: TensorData, sizes: dict[str, 
         if n == 0:
             skipped.append(f"{dataset} / {METHOD_LABELS[m]} [{model.prediction_label}]: AutoAttack {version} skipped (subset size 0)")
             continue
-        specs = [AttackSpec("clean"), AttackSpec("autoattack", linf_eps, norm="linf", version=version),
-                 AttackSpec("autoattack", l2_eps, norm="l2", version=version)]
+        specs = [AttackSpec("clean"), AttackSpec("autoattack", linf_eps, norm="linf", version=version)]
+        if l2_eps is not None:
+            specs.append(AttackSpec("autoattack", l2_eps, norm="l2", version=version))
         with torch_threads(threads):
-            frames.append(evaluate(model, data.head(n), specs, method=m))
+            frames.append(evaluate(model, data.head(n), specs, method=m).assign(version=version))
     return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), skipped
 
 
@@ -280,3 +282,58 @@ def worst_beside_paper(worst: pd.DataFrame, paper_eps_255: dict[str, float], aa_
     out = out.rename(columns={"per_example_accuracy": "robust", "per_example_n": "n_robust",
                               "strongest_attack": "strongest", "min_accuracy": "strongest_acc", "min_n": "strongest_n"})
     return out.sort_values(["dataset", "norm", "eps_255"], ascending=[True, False, False], kind="stable")
+
+
+def with_who(table: pd.DataFrame) -> pd.DataFrame:
+    """`table` with a `who` column naming each row's reported prediction, "<method label> [<mode>]" (the
+    mode is the model's `prediction_label`), as the checks and figures of notebook 08 group rows."""
+    return table.assign(who=[f"{METHOD_LABELS[m]} [{mode}]" for m, mode in zip(table["method"], table["mode"])])
+
+
+def protocol_gap_lines(protocols: pd.DataFrame, datasets: Sequence[str]) -> list[str]:
+    """In words, per dataset: how much more accuracy the authors-style protocol reports than the sound one
+    (`protocols`: notebook 08's pivot, a row per (dataset, who, n), a column per protocol and
+    `authors - sound`), and, with random predictions, what each of its two shortcuts changes."""
+    lines = []
+    for d in datasets:
+        sub = protocols.loc[d]
+        gap = sub["authors - sound"]
+        lines.append(f"{d}: the authors-style protocol reports {gap.mean():.1f} points more accuracy than the sound one "
+                     f"on average (largest: {gap.idxmax()[0]}, {gap.max():.1f} points; n per row in the table).")
+        if any("sample" in w for w in sub.index.get_level_values("who")):
+            one_pass = (sub["authors + reported prediction"] - sub["authors"]).dropna()
+            lines.append(f"   attacking the reported prediction instead of one random pass changes accuracy by "
+                         f"{one_pass.mean():+.1f} points on average on the random predictions; using logits instead "
+                         f"of the softmax by {(sub['authors + logits'] - sub['authors']).mean():+.1f}.")
+    return lines
+
+
+def worst_case_lines(worst: pd.DataFrame, tolerance: float) -> list[str]:
+    """A sentence per `worst_beside_paper` row that has a paper number: our pooled robust accuracy, the
+    strongest single attack, and whether we are within `tolerance` points of the paper, or how far off."""
+    lines = []
+    for _, r in worst.dropna(subset=["paper"]).iterrows():
+        budget = f"L2 eps={r.eps_255 / 255:.2f}" if r.norm == "l2" else f"L-inf eps={r.eps_255:g}/255"
+        verdict = (f"{-r['diff']:.1f} points lower than" if r["diff"] < -tolerance else
+                   f"{r['diff']:.1f} points higher than" if r["diff"] > tolerance else f"within {tolerance} points of")
+        pooled = f"all {r.attacks} attacks" if r.attacks > 1 else "one attack"
+        lines.append(f"{r.dataset} / {METHOD_LABELS[r.method]} [{r['mode']}], {budget}: robust accuracy {r.robust:.1f}% "
+                     f"({pooled}, n={r.n_robust}; strongest single: {r.strongest} {r.strongest_acc:.1f}%, "
+                     f"n={r.strongest_n}) is {verdict} the paper's {r.paper:.1f}% ({r.paper_source}).")
+    return lines
+
+
+def most_robust_lines(worst: pd.DataFrame, paper_eps_255: dict[str, float], methods: Sequence[str]) -> list[str]:
+    """Per dataset of `paper_eps_255`: the most robust of our predictions under every attack at the paper's
+    budget (`worst_beside_paper` rows), beside the paper's best PGD-20 number (Table 1) among `methods`."""
+    table1 = reporting.paper_reference("table1")
+    lines = []
+    for d, eps_255 in paper_eps_255.items():
+        sub = worst[(worst.dataset == d) & (worst.norm == "linf") & (worst.eps_255 == eps_255)]
+        sub = sub.set_index(["method", "mode"])["robust"]
+        best, theirs = sub.idxmax(), {m: table1[d, m, "PGD-20"][0] for m in methods}
+        top = max(theirs, key=theirs.get)
+        lines.append(f"{d}, eps={eps_255}/255: the most robust prediction under all attacks is "
+                     f"{METHOD_LABELS[best[0]]} [{best[1]}] with {sub.max():.1f}%; the paper reports "
+                     f"{theirs[top]:.1f}% for its best model ({METHOD_LABELS[top]}) under PGD-20.")
+    return lines

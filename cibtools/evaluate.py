@@ -366,23 +366,6 @@ def sweep_checks_report(checks: pd.DataFrame, chance: float, tolerance: float) -
     return "\n".join(lines)
 
 
-def autoattack_modes(model: nn.Module, data: TensorData, eps: float, modes: Iterable[str | None] = (None,),
-                     method: str = "", rand: bool = True) -> tuple[pd.DataFrame, list[str]]:
-    """Clean and AutoAttack L-inf rows of one model in each prediction mode of `modes` (None: the model's
-    own): AutoAttack `standard` where the prediction is deterministic, `rand` (EOT) where it is random.
-    With `rand=False` the `rand` runs are skipped; the second value lists the skipped modes."""
-    frames, skipped = [], []
-    for mode in modes:
-        with model.prediction(mode):
-            version = "rand" if model.is_random else "standard"
-            if version == "rand" and not rand:
-                skipped.append(model.prediction_label)
-                continue
-            specs = [AttackSpec("clean"), AttackSpec("autoattack", eps, version=version)]
-            frames.append(robust_accuracy(model, data, specs, method=method).assign(version=version))
-    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), skipped
-
-
 def sanity_checks(
     model: nn.Module,
     data: TensorData,

@@ -121,13 +121,16 @@ def test_autoattack_runs_each_reported_prediction_and_skips_empty_subsets(vib, t
                                         threads=1, dataset="mnist")
     assert calls == [("baseline", "deterministic", 3, ["clean", "AA-LINF", "AA-L2"], "standard"),
                      ("vib", "mean", 3, ["clean", "AA-LINF", "AA-L2"], "standard")]
-    assert list(rows["method"]) == ["baseline", "vib"]
+    assert list(rows["method"]) == ["baseline", "vib"] and list(rows["version"]) == ["standard", "standard"]
     assert skipped == ["mnist / VIB [sample (S=12)]: AutoAttack rand skipped (subset size 0)"]
     sizes["aa_rand_limit"] = 2
     calls.clear()
     adaptive.autoattack({"vib": vib}, test_data, sizes, 8 / 255, 0.5)
     assert calls[1][1:3] == ("sample (S=12)", 2) and calls[1][4] == "rand"
     assert vib.predict_mode == "sample"  # restored after the mean prediction was attacked
+    calls.clear()
+    rows, _ = adaptive.autoattack({"vib": vib}, test_data, sizes, 8 / 255)  # no L2 budget: L-inf only (09)
+    assert [c[3] for c in calls] == [["clean", "AA-LINF"]] * 2 and list(rows["version"]) == ["standard", "rand"]
 
 
 def test_worst_case_rows_meet_the_paper_at_the_matching_budget_only():
@@ -153,3 +156,24 @@ def test_adaptive_figures_draw_one_panel_per_dataset_and_curve():
     prot = pd.DataFrame([dict(base, protocol=p, accuracy=10.0 * i) for i, p in enumerate(adaptive.PROTOCOLS)])
     fig = adaptive_plots.protocols_figure(prot, ["mnist"], {"mnist": 50})
     assert len(fig.axes[0].patches) == len(adaptive.PROTOCOLS) and "50/255" in fig.axes[0].get_title()
+
+
+def test_sentences_read_the_worst_case_and_protocol_tables():
+    rows = pd.DataFrame([dict(dataset="mnist", method=m, mode=mode, norm="linf", eps_255=50, attacks=3, robust=r,
+                              n_robust=10, strongest="PGD-20", strongest_acc=r + 5, strongest_n=10, paper=40.0,
+                              paper_source="Table 1 PGD-20", diff=r - 40.0)
+                         for m, mode, r in (("baseline", "deterministic", 0.0), ("vib", "mean", 39.0))])
+    assert list(adaptive.with_who(rows)["who"]) == ["Baseline [deterministic]", "VIB [mean]"]
+    low, close = adaptive.worst_case_lines(rows, tolerance=2.0)
+    assert "40.0 points lower than the paper's 40.0%" in low and "all 3 attacks" in low
+    assert "within 2.0 points of" in close
+    (best,) = adaptive.most_robust_lines(rows, {"mnist": 50}, ["baseline", "vib"])
+    assert "is VIB [mean] with 39.0%" in best
+    assert f"{paper.TABLE1['mnist']['vib']['PGD-20'][0]:.1f}% for its best model (VIB)" in best
+    prot = pd.DataFrame({"dataset": "mnist", "who": ["VIB [sample (S=12)]", "Baseline [deterministic]"], "n": 8,
+                         "authors": [50.0, 10.0], "authors + logits": [40.0, 10.0],
+                         "authors + reported prediction": [45.0, float("nan")], "sound": [20.0, 10.0]})
+    prot = prot.set_index(["dataset", "who", "n"]).assign(**{"authors - sound": lambda t: t["authors"] - t["sound"]})
+    gap, shortcuts = adaptive.protocol_gap_lines(prot, ["mnist"])
+    assert "15.0 points more accuracy" in gap and "largest: VIB [sample (S=12)], 30.0 points" in gap
+    assert "by -5.0 points" in shortcuts and "softmax by -5.0" in shortcuts
