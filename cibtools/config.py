@@ -23,7 +23,9 @@ VIB_METHODS = ("vib", "causalib")
 # Attack budgets of Sec. 4.1.3: 50/255 on MNIST and FashionMNIST, 8/255 on CIFAR-10.
 PAPER_EPS = {"mnist": 50 / 255, "fashion_mnist": 50 / 255, "cifar10": 8 / 255, "fake_cifar10": 8 / 255}
 ARCHS = ("mlp", "alexnet")
-BOTTLENECKS = ("alemi", "authors")
+# `alemi` (ours), `authors`, and the ablations of the authors' bottleneck that each drop one of its parts
+# (`models.AUTHORS_BOTTLENECKS` builds them).
+BOTTLENECKS = ("alemi", "authors", "authors_unit_input", "authors_linear_heads", "authors_softplus_sigma")
 _METHOD_FIELDS = {
     "alpha": VIB_METHODS, "k": VIB_METHODS, "train_samples": VIB_METHODS, "bottleneck": VIB_METHODS,
     "beta": ("causalib",), "causal_variant": ("causalib",), "causal_instrument": ("causalib",),
@@ -54,7 +56,8 @@ class TrainConfig:
     `bottleneck` (VIB/CausalIB): `alemi` (default; Alemi et al.'s head, one Linear to mu and
     softplus(raw - 5) sigma) or `authors` (the head of the public code that appears to be the
     authors': inputs rescaled to [-1, 1], two 1024-512-K heads, raw sigma, its loss divided by ln 2;
-    see `models.AuthorsBottleneck` and `train.training_loss`). `adam_beta1` and `ema_decay` describe
+    see `models.AuthorsBottleneck` and `train.training_loss`), or one of its ablations, each without
+    one of those parts: `authors_unit_input`, `authors_linear_heads`, `authors_softplus_sigma`. `adam_beta1` and `ema_decay` describe
     the optimiser: Alemi et al. trained with beta1 = 0.5, lr decay 0.97 every 2 epochs and evaluated
     an exponential moving average (0.999) of the weights.
     Every field is validated when the config is made (`ValueError` naming the field and what is valid).
@@ -135,8 +138,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None:
                 _choice(name, value, valid)
-        if self.bottleneck == "authors" and self.arch != "mlp":
-            raise ValueError("bottleneck='authors' is the authors' MLP head: use arch='mlp'.")
+        if self.bottleneck not in (None, "alemi") and self.arch != "mlp":
+            raise ValueError(f"bottleneck={self.bottleneck!r} is the authors' MLP head: use arch='mlp'.")
 
     def resolved(self) -> "TrainConfig":
         """Validated copy with method defaults filled in and unused fields set to None."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import torch
@@ -19,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 PREDICT_MODES = ("mean", "sample")
-HEADS = ("linear", "vib", "authors")
+HEADS = ("linear", "vib", "authors")  # `authors` takes its parts from `AUTHORS_BOTTLENECKS`
 
 
 @contextlib.contextmanager
@@ -62,6 +63,25 @@ class GaussianBottleneck(nn.Module):
         return average_softmax_logits(logits)
 
 
+@dataclass(frozen=True)
+class AuthorsParts:
+    """The three architectural parts in which the authors' bottleneck differs from Alemi et al.'s (the
+    fourth difference, 12 training draws, is `TrainConfig.train_samples`): inputs rescaled to [-1, 1],
+    mean and std heads of two layers each, and a raw (unsquashed) std."""
+    signed_input: bool = True
+    deep_heads: bool = True
+    raw_sigma: bool = True
+
+
+# `TrainConfig.bottleneck` names of the authors' bottleneck and of its ablations (each drops one part).
+AUTHORS_BOTTLENECKS = {
+    "authors": AuthorsParts(),
+    "authors_unit_input": AuthorsParts(signed_input=False),
+    "authors_linear_heads": AuthorsParts(deep_heads=False),
+    "authors_softplus_sigma": AuthorsParts(raw_sigma=False),
+}
+
+
 class AuthorsBottleneck(GaussianBottleneck):
     """The bottleneck of the public code that appears to be the authors' (HydrogenWasser/CausalIB).
 
@@ -69,18 +89,27 @@ class AuthorsBottleneck(GaussianBottleneck):
     used as it is (no softplus, so it may be negative: z = mu + sigma * eps has the same law as with
     |sigma|). Their forward pass returns softmax(mean over the draws of the logits): `combine_samples`
     returns its log, so that this model too returns logits (the probabilities are its softmax).
+    For the ablations, `deep_heads=False` makes each head one Linear(in, K), and `raw_sigma=False`
+    squashes the std as Alemi et al. do, softplus(raw - 5).
     """
 
-    def __init__(self, in_features: int, k: int = 256, n_classes: int = 10, width: int = 512) -> None:
+    def __init__(self, in_features: int, k: int = 256, n_classes: int = 10, width: int = 512,
+                 deep_heads: bool = True, raw_sigma: bool = True) -> None:
         nn.Module.__init__(self)
-        self.k = k
-        self.mean_head = nn.Sequential(nn.Linear(in_features, width), nn.ReLU(), nn.Linear(width, k))
-        self.std_head = nn.Sequential(nn.Linear(in_features, width), nn.ReLU(), nn.Linear(width, k))
+        self.k, self.raw_sigma = k, raw_sigma
+
+        def head() -> nn.Module:
+            if not deep_heads:
+                return nn.Linear(in_features, k)
+            return nn.Sequential(nn.Linear(in_features, width), nn.ReLU(), nn.Linear(width, k))
+
+        self.mean_head, self.std_head = head(), head()
         self.decoder = nn.Linear(k, n_classes)
 
     def stats(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean and raw (possibly negative) standard deviation, each (B, K)."""
-        return self.mean_head(h), self.std_head(h)
+        """Mean and standard deviation, each (B, K): raw (possibly negative), or softplus(raw - 5)."""
+        raw = self.std_head(h)
+        return self.mean_head(h), raw if self.raw_sigma else F.softplus(raw - 5.0)
 
     @staticmethod
     def combine_samples(logits: torch.Tensor) -> torch.Tensor:
@@ -264,10 +293,11 @@ def build_model(
     input_sampler: nn.Module | None = None,
     predict_mode: str = "mean",
     predict_samples: int = 12,
+    authors: AuthorsParts = AuthorsParts(),
 ) -> Classifier:
     """A `Classifier` for `arch` in {mlp, alexnet} with a `linear`, `vib` (Alemi et al.) or `authors`
     head (the bottleneck of the public code that appears to be the authors', whose encoder first
-    rescales inputs to [-1, 1])."""
+    rescales inputs to [-1, 1]; `authors` says which of its parts to use, see `AUTHORS_BOTTLENECKS`)."""
     builders: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
         "mlp": (lambda: mlp_encoder(784, 1024), (1, 28, 28)),
         "alexnet": (lambda: alexnet32_encoder(1024), (3, 32, 32)),
@@ -280,11 +310,11 @@ def build_model(
     elif head == "vib":
         head_module = GaussianBottleneck(1024, k, n_classes)
     elif head == "authors":
-        head_module = AuthorsBottleneck(1024, k, n_classes)
+        head_module = AuthorsBottleneck(1024, k, n_classes, deep_heads=authors.deep_heads, raw_sigma=authors.raw_sigma)
     else:
         raise ValueError(f"Unknown head {head!r}. Valid: {', '.join(HEADS)}.")
     encoder = make_encoder()
-    if head == "authors":
+    if head == "authors" and authors.signed_input:
         encoder = nn.Sequential(SignedInput(), *encoder)
     return Classifier(encoder, head_module, shape, input_sampler, predict_mode, predict_samples)
 

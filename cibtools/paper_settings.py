@@ -9,6 +9,10 @@ A shard is one trained model, `<method>-<variant>-<dataset>-s<seed>`:
   VIB and CausalIB, both datasets, seed 0 (4 shards, part 2);
 - `alemi`: VIB trained as Alemi et al. trained theirs (Adam beta1 = 0.5, lr x 0.97 every 2 epochs,
   weights' moving average 0.999 evaluated), MNIST, seed 0 (1 shard, part 2);
+- part 3, which part of the authors' bottleneck makes it robust: their VIB (MNIST, seed 0) without one
+  part each: inputs in [0, 1] instead of [-1, 1] (`authors_unit_input`), one Linear layer per head
+  instead of two (`authors_linear_heads`), Alemi's softplus(raw - 5) std instead of the raw one
+  (`authors_softplus_sigma`), one training draw instead of 12 (`authors_1draw`) (4 shards);
 - `extra` (run only on a CUDA device, or when named): the other methods of Table 1 at 50 epochs.
 
 Each shard trains (resuming from its last saved epoch, optimiser state included, from
@@ -25,7 +29,7 @@ are present is skipped.
     python -m cibtools.paper_settings run vib-ours-mnist-s1   # one shard (names from `status`)
     python -m cibtools.paper_settings strong vib-authors-mnist-s0  # stronger attacks on a robust-looking one
     # a cluster runs shards side by side, e.g. a Slurm job array over the shard indices:
-    sbatch --array=0-22 --wrap 'python -m cibtools.paper_settings run --index $SLURM_ARRAY_TASK_ID'
+    sbatch --array=0-26 --wrap 'python -m cibtools.paper_settings run --index $SLURM_ARRAY_TASK_ID'
 
 Shard times measured on this project's 2-core CPU with one thread while the other core worked (50 epochs,
 then the full evaluation; each row's `train_seconds` and `seconds` record its own): a VIB shard 31-50 min
@@ -63,6 +67,14 @@ VARIANTS = {
     "authors": dict(bottleneck="authors", train_samples=12),
     "alemi": dict(adam_beta1=0.5, lr_decay=0.97, ema_decay=0.999),
 }
+# Part 3, which part of the authors' bottleneck makes it robust: the authors' VIB without one part each.
+ABLATIONS = {
+    "authors_unit_input": dict(bottleneck="authors_unit_input", train_samples=12),
+    "authors_linear_heads": dict(bottleneck="authors_linear_heads", train_samples=12),
+    "authors_softplus_sigma": dict(bottleneck="authors_softplus_sigma", train_samples=12),
+    "authors_1draw": dict(bottleneck="authors", train_samples=1),
+}
+VARIANTS |= ABLATIONS
 AUTHORS_CAUSAL = dict(causal_variant="authors", causal_norm="smooth_l1", beta=0.2)  # their w_reg = 0.2
 CSV_COLUMNS = ["shard", "part", "method", "variant", "dataset", "seed", "epochs", "mode", "protocol", "attack",
                "kind", "eps_255", "steps", "eot", "loss", "accuracy", "n", "seconds", "train_seconds",
@@ -75,7 +87,7 @@ class Shard:
     variant: str
     dataset: str
     seed: int
-    part: str  # "1", "2" or "extra"
+    part: str  # "1", "2", "3" or "extra"
 
     @property
     def name(self) -> str:
@@ -91,7 +103,8 @@ class Shard:
 
 def all_shards() -> list[Shard]:
     """Every shard in the order `run` takes them: the authors' model and Alemi's optimiser on MNIST
-    first (what the factor table needs), then part 1 by dataset and seed, then the rest."""
+    first (what the factor table needs), then part 1 by dataset and seed, the authors' model on
+    FashionMNIST, the ablations of part 3, then the `extra` shards."""
     datasets = ("mnist", "fashion_mnist")
     out = [Shard("vib", "authors", "mnist", 0, "2"), Shard("causalib", "authors", "mnist", 0, "2"),
            Shard("vib", "alemi", "mnist", 0, "2")]
@@ -99,6 +112,7 @@ def all_shards() -> list[Shard]:
         out += [Shard(m, "ours", d, s, "1") for s in (0, 1, 2) for m in ("baseline", "vib", "causalib")]
         if d == "mnist":
             out += [Shard("vib", "authors", "fashion_mnist", 0, "2"), Shard("causalib", "authors", "fashion_mnist", 0, "2")]
+    out += [Shard("vib", v, "mnist", 0, "3") for v in ABLATIONS]
     out += [Shard(m, "ours", d, s, "extra") for d in datasets for m in ("mixup", "rs", "ciiv", "at_fgsm", "at_pgd")
             for s in (0, 1, 2)]
     return out
@@ -182,7 +196,8 @@ def _train_and_evaluate(shard: Shard, cfg: TrainConfig, csv: Path, device: torch
                         test_limit: int | None, cache: Path, progress: bool) -> pd.DataFrame | None:
     if shard.name in done_shards(csv):  # finished by another worker while we waited
         return None
-    snap = (SNAPSHOT_EPOCH,) if shard.dataset == "mnist" and shard.seed == 0 and epochs > SNAPSHOT_EPOCH else ()
+    snap = ((SNAPSHOT_EPOCH,) if shard.dataset == "mnist" and shard.seed == 0 and shard.part in ("1", "2")
+            and epochs > SNAPSHOT_EPOCH else ())
     result = train(cfg, device=device, progress=progress, state_path=state, snapshot_epochs=snap)
     save_checkpoint(result, checkpoint_path(cfg, cache))  # later notebooks can load it (profile `paper`)
     start = time.perf_counter()

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from . import attacks, losses
 from .config import TrainConfig
 from .data import TensorData, load_dataset
-from .models import Classifier, GaussianNoise, RetinotopicMask, build_model
+from .models import AUTHORS_BOTTLENECKS, AuthorsParts, Classifier, GaussianNoise, RetinotopicMask, build_model
 
 
 def default_device() -> torch.device:
@@ -33,14 +33,14 @@ def model_for(cfg: TrainConfig) -> Classifier:
     cfg = cfg.resolved()
     head = "linear"
     if cfg.method in ("vib", "causalib"):
-        head = "authors" if cfg.bottleneck == "authors" else "vib"
+        head = "authors" if cfg.bottleneck in AUTHORS_BOTTLENECKS else "vib"
     sampler, mode, n_pred = None, "mean", 12
     if cfg.method == "rs":
         sampler, mode, n_pred = GaussianNoise(cfg.rs_sigma), "sample", 16
     elif cfg.method == "ciiv":
         sampler, mode, n_pred = RetinotopicMask(cfg.ciiv_aug_weight, cfg.ciiv_inner), "sample", cfg.ciiv_loops
-    return build_model(cfg.arch, head, k=cfg.k or 256, input_sampler=sampler,
-                       predict_mode=mode, predict_samples=n_pred)
+    return build_model(cfg.arch, head, k=cfg.k or 256, input_sampler=sampler, predict_mode=mode,
+                       predict_samples=n_pred, authors=AUTHORS_BOTTLENECKS.get(cfg.bottleneck, AuthorsParts()))
 
 
 def training_loss(model: Classifier, cfg: TrainConfig, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -49,7 +49,7 @@ def training_loss(model: Classifier, cfg: TrainConfig, x: torch.Tensor, y: torch
     if m in ("vib", "causalib"):
         mu, sigma = model.head.stats(model.encoder(x))
         logits = model.head.decode(model.head.sample(mu, sigma, cfg.train_samples))
-        if cfg.bottleneck == "authors":  # raw sigma (log clamped at 1e-8), CE and KL in bits
+        if cfg.bottleneck in AUTHORS_BOTTLENECKS:  # raw sigma (log clamped at 1e-8), CE and KL in bits
             total, ce, kl = losses.vib_loss(logits, y, mu, sigma, cfg.alpha, sigma_floor=1e-8, bits=True)
         else:
             total, ce, kl = losses.vib_loss(logits, y, mu, sigma, cfg.alpha)

@@ -13,7 +13,13 @@ from .config import METHOD_LABELS
 
 PAPER_RUNS = 3  # runs assumed behind each paper mean +- sd (the paper does not say): Welch's df uses it
 COLUMN = {"clean": "clean", "fgsm": "FGSM", "pgd": "PGD"}
-VARIANT_LABELS = {"ours": "", "authors": " (authors' model)", "alemi": " (Alemi's optimiser)"}
+VARIANT_LABELS = {"ours": "", "authors": " (authors' model)", "alemi": " (Alemi's optimiser)"}  # parts 1 and 2
+WITHOUT = {  # part 3: what each ablation of the authors' VIB leaves out (`paper_settings.ABLATIONS`)
+    "authors_unit_input": "inputs in [0, 1], not [-1, 1]", "authors_linear_heads": "one Linear layer per head, not two",
+    "authors_softplus_sigma": "Alemi's softplus(raw - 5) std, not the raw one", "authors_1draw": "1 training draw, not 12",
+}
+ABLATION_COLUMNS = ["variant", "without", "epochs", "clean", "FGSM 16", "PGD-20 16", "FGSM 50", "PGD-20 50",
+                    "d FGSM 50", "d PGD-20 50"]
 TABLE_COLUMNS = ["dataset", "method", "variant", "mode", "attack", "eps_255", "seeds", "ours_mean", "ours_sd", "per_seed", "n",
                  "paper_mean", "paper_sd", "diff", "welch_t", "p", "label"]
 FACTOR_COLUMNS = ["method", "model", "optimiser", "epochs", "protocol", "FGSM", "PGD", "paper_FGSM", "paper_PGD20",
@@ -48,7 +54,7 @@ def paper_settings_table(rows: pd.DataFrame, paper_runs: int = PAPER_RUNS) -> pd
     variant (ours: part 1; the authors' bottleneck and Alemi's optimiser: part 2, seed 0), prediction mode,
     attack and eps, the per-seed values, and at 50/255 the paper's mean +- sd with Welch's t and p (the
     paper's runs taken as `paper_runs`)."""
-    part = rows[(rows["epochs"] == 50) & (rows["protocol"] == "sound")]
+    part = rows[(rows["epochs"] == 50) & (rows["protocol"] == "sound") & rows["variant"].isin(list(VARIANT_LABELS))]
     out = []
     for (d, m, variant, mode, kind, eps), g in part.groupby(["dataset", "method", "variant", "mode", "kind", "eps_255"],
                                                            sort=False):
@@ -75,7 +81,8 @@ def factor_table(rows: pd.DataFrame, dataset: str = "mnist", eps_255: float = 50
     of model x optimiser x epochs x protocol with its FGSM and PGD accuracy (PGD-20 with EOT-4 under the
     sound protocol; the authors' PGD-40 on CE of probabilities, one pass per step) beside the paper's."""
     sel = rows[(rows["dataset"] == dataset) & (rows["seed"] == 0) & (rows["mode"] == "sample")
-               & rows["method"].isin(["vib", "causalib"]) & (rows["eps_255"] == eps_255)]
+               & rows["method"].isin(["vib", "causalib"]) & (rows["eps_255"] == eps_255)
+               & rows["variant"].isin(list(VARIANT_LABELS))]
     out = []
     for (m, variant, epochs, protocol), g in sel.groupby(["method", "variant", "epochs", "protocol"], sort=False):
         acc = {COLUMN[k]: float(a) for k, a in zip(g["kind"], g["accuracy"])}
@@ -109,15 +116,59 @@ def gaps_closed(factors: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def bottleneck_ablation(rows: pd.DataFrame) -> pd.DataFrame:
+    """Part 3: the authors' VIB (MNIST, seed 0, 50 epochs) with all its parts, without one part each, and
+    our VIB, in the `mean` prediction under the sound protocol (FGSM and PGD-20 at 16 and 50/255), with
+    each ablation's change from the full model at 50/255 (points; negative: that part made it robust)."""
+    keep = ["authors", *WITHOUT, "ours"]
+    sel = rows[(rows["method"] == "vib") & (rows["dataset"] == "mnist") & (rows["seed"] == 0) & (rows["epochs"] == 50)
+               & (rows["mode"] == "mean") & (rows["protocol"] == "sound") & rows["variant"].isin(keep)]
+    out = []
+    for variant, g in sel.groupby("variant", sort=False):
+        row = {"variant": variant, "epochs": 50,
+               "without": WITHOUT.get(variant, "nothing (all parts)" if variant == "authors" else "every part (our VIB)")}
+        for k, e, a in zip(g["kind"], g["eps_255"], g["accuracy"]):
+            row["clean" if k == "clean" else f"{'FGSM' if k == 'fgsm' else 'PGD-20'} {e:g}"] = float(a)
+        out.append(row)
+    table = pd.DataFrame(out, columns=ABLATION_COLUMNS)
+    table["variant"] = pd.Categorical(table["variant"], keep, ordered=True)
+    table = table.sort_values("variant", ignore_index=True)
+    table["variant"] = table["variant"].astype(str)
+    full = table[table["variant"] == "authors"]
+    for col in ("FGSM 50", "PGD-20 50"):
+        table[f"d {col}"] = table[col] - (full[col].iloc[0] if len(full) else np.nan)
+    return table
+
+
+def ablation_lines(ablation: pd.DataFrame, threshold: float = 5.0) -> list[str]:
+    """In words: which parts, left out, cost the authors' VIB more than `threshold` points of FGSM at
+    50/255 (the parts that make it robust), and which do not; or what is still to run."""
+    done = ablation[ablation["variant"].isin(list(WITHOUT))]
+    if ablation[ablation["variant"] == "authors"].empty or done.empty:
+        return [f"Part 3 not run yet ({len(done)} of {len(WITHOUT)} ablations): "
+                "`python -m cibtools.paper_settings run " + " ".join(f"vib-{v}-mnist-s0" for v in WITHOUT) + "`."]
+    lines = []
+    for _, r in done.iterrows():
+        matters = r["d FGSM 50"] < -threshold
+        lines.append(f"Without {r['without']}: FGSM {r['FGSM 50']:.1f}% and PGD-20 {r['PGD-20 50']:.1f}% at 50/255 "
+                     f"({r['d FGSM 50']:+.1f} and {r['d PGD-20 50']:+.1f} points from the full model): this part "
+                     f"{'matters' if matters else 'does not matter'} (threshold {threshold:g} FGSM points).")
+    missing = [v for v in WITHOUT if v not in set(done["variant"])]
+    if missing:
+        lines.append(f"Still to run: {', '.join(f'vib-{v}-mnist-s0' for v in missing)}.")
+    return lines
+
+
 def reproduces(ours: float, paper_value: float, tolerance: float = 5.0) -> bool:
     """One number reproduces the paper's when it is no more than `tolerance` points below it."""
     return ours >= paper_value - tolerance
 
 
 def conclusion(factors: pd.DataFrame, gaps: pd.DataFrame, table: pd.DataFrame, tolerance: float = 5.0,
-               strong: pd.DataFrame | None = None) -> str:
+               strong: pd.DataFrame | None = None, ablation: pd.DataFrame | None = None) -> str:
     """The verdict in plain words, written from the numbers (never from expectations). `strong`: rows of
-    `paper_settings.run_strong` (stronger attacks on robust-looking models), quoted where present."""
+    `paper_settings.run_strong` (stronger attacks on robust-looking models), quoted where present;
+    `ablation`: `bottleneck_ablation`'s table, whose `ablation_lines` end the verdict."""
     if factors.empty:
         return "No paper-settings rows yet: run `python -m cibtools.paper_settings run`."
     lines = []
@@ -161,6 +212,8 @@ def conclusion(factors: pd.DataFrame, gaps: pd.DataFrame, table: pd.DataFrame, t
             lines.append(f"Our models at the paper's settings (50 epochs, all {int(at50['n'].min())} test images), "
                          f"so far {covered}: at most {at50['ours_mean'].max():.2f}% under FGSM or PGD-20 at 50/255, "
                          f"either prediction mode.")
+    if ablation is not None:
+        lines += ablation_lines(ablation)
     return "\n".join(lines)
 
 
@@ -176,4 +229,5 @@ def committed_verdict(tolerance: float = 5.0, paper_runs: int = PAPER_RUNS) -> s
     strong_path = paper_settings.strong_csv()
     strong = pd.read_csv(strong_path) if strong_path.exists() else None
     factors = factor_table(rows)
-    return conclusion(factors, gaps_closed(factors), paper_settings_table(rows, paper_runs), tolerance, strong)
+    return conclusion(factors, gaps_closed(factors), paper_settings_table(rows, paper_runs), tolerance, strong,
+                      bottleneck_ablation(rows))

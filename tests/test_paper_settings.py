@@ -123,7 +123,7 @@ def test_shard_command_on_a_tiny_config(tmp_path, monkeypatch, capsys):
     assert "baseline-ours-fashion_mnist-s0" in set(pd.read_csv(csv)["shard"])
     PS.main(["status", "--csv", str(csv)])
     out = capsys.readouterr().out
-    assert "1 of 23 shards done" in out
+    assert "1 of 27 shards done" in out  # parts 1-3
     with pytest.raises(SystemExit, match="give --csv"):
         PS.main(["run", "--epochs", "1"])
     with pytest.raises(SystemExit, match="Unknown shard"):
@@ -157,3 +157,33 @@ def test_strong_attacks_on_a_finished_shard(tmp_path):
     assert (pd.read_csv(tmp_path / "s.csv")["shard"] == shard.name).all()
     with pytest.raises(FileNotFoundError, match="run the shard first"):
         PS.run_strong(PS.Shard("vib", "ours", "mnist", 2, "1"), csv=tmp_path / "s.csv", cache=cache)
+
+
+def test_each_ablation_drops_one_part_of_the_authors_bottleneck():
+    from cibtools.models import AUTHORS_BOTTLENECKS, SignedInput
+
+    assert set(AUTHORS_BOTTLENECKS) == set(cb.config.BOTTLENECKS) - {"alemi"}
+    x, y = torch.rand(6, 1, 28, 28), torch.randint(0, 10, (6,))
+    for name, parts in AUTHORS_BOTTLENECKS.items():
+        torch.manual_seed(0)
+        cfg = PS.Shard("vib", name if name != "authors" else "authors_1draw", "mnist", 0, "3").config()
+        model = model_for(cfg)
+        assert isinstance(model.head, AuthorsBottleneck)
+        assert isinstance(model.encoder[0], SignedInput) == parts.signed_input, name
+        assert isinstance(model.head.mean_head, torch.nn.Sequential) == parts.deep_heads, name
+        last = model.head.std_head[-1] if parts.deep_heads else model.head.std_head
+        with torch.no_grad():
+            last.bias.fill_(-3.0)  # most raw stds negative
+        sigma = model.head.stats(model.encoder(x))[1]
+        assert (sigma > 0).all() != parts.raw_sigma, name  # softplus(raw - 5) is positive; the raw std is not
+        total, _ = training_loss(model, cfg, x, y)
+        assert torch.isfinite(total), name
+        assert cfg.train_samples == (1 if name == "authors" else 12)
+    with pytest.raises(ValueError, match="use arch='mlp'"):
+        cb.TrainConfig("vib", "cifar10", arch="alexnet", bottleneck="authors_linear_heads")
+
+
+def test_part3_shards_come_after_parts_1_and_2_so_job_array_indices_hold():
+    shards = [s for s in PS.all_shards() if s.part != "extra"]
+    assert [s.part for s in shards[:23]].count("3") == 0 and [s.name for s in shards[23:]] == [
+        f"vib-{v}-mnist-s0" for v in PS.ABLATIONS]

@@ -1,0 +1,44 @@
+"""Reading the paper-settings rows (`verdict`): the factor table, the gaps, and part 3's ablation, on made-up rows."""
+import math
+
+import pandas as pd
+
+from cibtools import paper, verdict
+
+
+def _rows(variant, fgsm, pgd, epochs=50, mode="mean", protocol="sound", method="vib", seed=0):
+    base = dict(method=method, variant=variant, dataset="mnist", seed=seed, epochs=epochs, mode=mode, protocol=protocol,
+                n=10000)
+    return [dict(base, kind="clean", eps_255=0, accuracy=98.0),
+            dict(base, kind="fgsm", eps_255=50, accuracy=fgsm), dict(base, kind="pgd", eps_255=50, accuracy=pgd),
+            dict(base, kind="fgsm", eps_255=16, accuracy=fgsm + 20), dict(base, kind="pgd", eps_255=16, accuracy=pgd + 20)]
+
+
+def test_factor_table_and_gaps_ignore_the_ablation_shards():
+    rows = pd.DataFrame(_rows("ours", 4.0, 0.0, mode="sample") + _rows("ours", 1.0, 0.0, epochs=4, mode="sample")
+                        + _rows("authors", 67.0, 26.0, mode="sample") + _rows("authors", 1.0, 0.0, epochs=4, mode="sample")
+                        + _rows("authors_softplus_sigma", 5.0, 0.0, mode="sample"))
+    factors = verdict.factor_table(rows)
+    assert len(factors) == 4 and set(factors["model"]) == {"ours", "authors"}
+    assert factors["paper_FGSM"].eq(paper.TABLE1["mnist"]["vib"]["FGSM"][0]).all()
+    gaps = verdict.gaps_closed(factors).set_index("factor")
+    assert gaps.loc["model", "pairs"] == 2 and gaps.loc["model", "FGSM_points"] == ((67 - 4) + (1 - 1)) / 2
+    assert gaps.loc["epochs", "FGSM_points"] == ((4 - 1) + (67 - 1)) / 2 and gaps.loc["protocol", "pairs"] == 0
+    table = verdict.paper_settings_table(rows)
+    assert "authors_softplus_sigma" not in set(table["variant"]) and not table["label"].isna().any()
+
+
+def test_bottleneck_ablation_says_which_part_matters():
+    rows = pd.DataFrame(_rows("ours", 4.0, 0.0) + _rows("authors", 67.0, 26.0) + _rows("authors_softplus_sigma", 5.0, 0.0)
+                        + _rows("authors_unit_input", 65.0, 25.0) + _rows("authors", 1.0, 0.0, epochs=4)
+                        + _rows("authors", 90.0, 90.0, seed=1) + _rows("authors", 90.0, 90.0, mode="sample"))
+    table = verdict.bottleneck_ablation(rows)
+    assert list(table["variant"]) == ["authors", "authors_unit_input", "authors_softplus_sigma", "ours"]
+    assert list(table["d FGSM 50"]) == [0.0, -2.0, -62.0, -63.0] and list(table["PGD-20 16"]) == [46.0, 45.0, 20.0, 20.0]
+    unit, sigma, missing = verdict.ablation_lines(table)
+    assert "inputs in [0, 1]" in unit and "does not matter" in unit
+    assert "softplus" in sigma and "-62.0" in sigma and "this part matters" in sigma
+    assert "vib-authors_linear_heads-mnist-s0" in missing and "vib-authors_1draw-mnist-s0" in missing
+    (todo,) = verdict.ablation_lines(verdict.bottleneck_ablation(pd.DataFrame(_rows("authors", 67.0, 26.0))))
+    assert "not run yet (0 of 4" in todo
+    assert math.isnan(verdict.bottleneck_ablation(pd.DataFrame(_rows("ours", 4.0, 0.0)))["d FGSM 50"].iloc[0])
