@@ -28,6 +28,7 @@ are present is skipped.
     python -m cibtools.paper_settings run                # every missing shard, in order
     python -m cibtools.paper_settings run vib-ours-mnist-s1   # one shard (names from `status`)
     python -m cibtools.paper_settings strong vib-authors-mnist-s0  # stronger attacks on a robust-looking one
+    python -m cibtools.paper_settings scales             # the noise scale each finished VIB-type model learned
     # a cluster runs shards side by side, e.g. a Slurm job array over the shard indices:
     sbatch --array=0-26 --wrap 'python -m cibtools.paper_settings run --index $SLURM_ARRAY_TASK_ID'
 
@@ -53,7 +54,7 @@ import pandas as pd
 import torch
 
 from . import paths
-from .cache import checkpoint_path, load_checkpoint, save_checkpoint
+from .cache import CheckpointError, checkpoint_path, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import load_dataset
 from .evaluate import AttackSpec, authors_rows, mean_then_sample, robust_accuracy
@@ -126,13 +127,17 @@ def default_csv() -> Path:
 
 def read_rows(csv: Path | None = None) -> pd.DataFrame:
     """The committed rows (an empty frame with the columns when the file does not exist yet)."""
-    csv = Path(csv) if csv is not None else default_csv()
+    return _read_checked(Path(csv) if csv is not None else default_csv(), CSV_COLUMNS)
+
+
+def _read_checked(csv: Path, columns: list[str]) -> pd.DataFrame:
+    """`csv` (empty with `columns` when it does not exist yet); an error if it lacks any of `columns`."""
     if not csv.exists():
-        return pd.DataFrame(columns=CSV_COLUMNS)
+        return pd.DataFrame(columns=columns)
     rows = pd.read_csv(csv)
-    missing = set(CSV_COLUMNS) - set(rows.columns)
+    missing = set(columns) - set(rows.columns)
     if missing:
-        raise ValueError(f"{csv} lacks the columns {sorted(missing)}: it is not a paper-settings table "
+        raise ValueError(f"{csv} lacks the columns {sorted(missing)}: it is not the table this command writes "
                          f"(restore it with `git checkout -- {csv}`).")
     return rows
 
@@ -141,15 +146,16 @@ def done_shards(csv: Path | None = None) -> set[str]:
     return set(read_rows(csv)["shard"].unique())
 
 
-def append_rows(rows: pd.DataFrame, csv: Path) -> bool:
-    """Append one shard's rows under a lock, atomically; False (nothing written) if already present."""
+def append_rows(rows: pd.DataFrame, csv: Path, columns: list[str] = CSV_COLUMNS) -> bool:
+    """Append one shard's `columns` of `rows` to `csv` under a lock, atomically (a temporary file renamed);
+    False (nothing written) if that shard's rows are already there."""
     csv.parent.mkdir(parents=True, exist_ok=True)
     with open(csv.with_name(csv.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        old = read_rows(csv)
+        old = _read_checked(csv, columns)
         if set(rows["shard"]) & set(old["shard"]):
             return False
-        table = pd.concat([old, rows[CSV_COLUMNS]], ignore_index=True) if len(old) else rows[CSV_COLUMNS]
+        table = pd.concat([old, rows[columns]], ignore_index=True) if len(old) else rows[columns]
         tmp = csv.with_name(csv.name + ".tmp")
         table.to_csv(tmp, index=False)
         tmp.replace(csv)
@@ -259,13 +265,44 @@ def run_strong(shard: Shard, csv: Path | None = None, device: torch.device | str
                        commit=git_commit(), finished=time.strftime("%Y-%m-%d %H:%M:%S"))
     cols = ["shard", "method", "variant", "dataset", "seed", "epochs", "mode", "attack", "kind", "loss", "eps_255",
             "steps", "restarts", "accuracy", "n", "seconds", "device", "device_name", "threads", "commit", "finished"]
-    with open(csv.with_name(csv.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        old = pd.read_csv(csv) if csv.exists() else None
-        table = pd.concat([old, rows[cols]], ignore_index=True) if old is not None else rows[cols]
-        tmp = csv.with_name(csv.name + ".tmp")
-        table.to_csv(tmp, index=False)
-        tmp.replace(csv)
+    append_rows(rows, csv, cols)
+    return rows
+
+
+def scales_csv() -> Path:
+    """`results/paper_settings/scales.csv`: the noise scale each finished VIB-type model learned."""
+    return default_csv().with_name("scales.csv")
+
+
+SCALE_COLUMNS = ["shard", "method", "variant", "dataset", "seed", "epochs", "n", "sigma_mean", "sigma_median",
+                 "mu_sd", "snr", "device", "commit", "finished"]
+
+
+def run_scales(shard: Shard, csv: Path | None = None, device: torch.device | str | None = None,
+               test_limit: int | None = None, cache: Path | None = None) -> pd.DataFrame | None:
+    """How noisy a finished VIB/CausalIB shard's bottleneck is on the test images: the mean and median
+    |sigma| over images and dimensions, the spread of mu (its sd over images, averaged over dimensions)
+    and their ratio `snr` = mu_sd / sigma_mean, appended to `scales.csv`; None if present."""
+    csv = Path(csv) if csv is not None else scales_csv()
+    if csv.exists() and shard.name in set(pd.read_csv(csv)["shard"]):
+        return None
+    device = torch.device(device) if device is not None else default_device()
+    cfg = shard.config()
+    path = checkpoint_path(cfg, Path(cache) if cache is not None else None)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run the shard first (`run {shard.name}`).")
+    model = load_checkpoint(path, cfg, device).model.eval()
+    test = load_dataset(shard.dataset, "test", device=device, limit=test_limit)
+    with torch.no_grad():
+        stats = [model.head.stats(model.encoder(x)) for x in test.images.split(1000)]
+    mu, sigma = (torch.cat(t) for t in zip(*stats))
+    sigma_mean, mu_sd = float(sigma.abs().mean()), float(mu.std(0).mean())
+    rows = pd.DataFrame([{
+        "shard": shard.name, "method": shard.method, "variant": shard.variant, "dataset": shard.dataset,
+        "seed": shard.seed, "epochs": cfg.epochs, "n": len(test), "sigma_mean": sigma_mean,
+        "sigma_median": float(sigma.abs().median()), "mu_sd": mu_sd, "snr": mu_sd / sigma_mean,
+        "device": _device_name(device), "commit": git_commit(), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}])
+    append_rows(rows, csv, SCALE_COLUMNS)
     return rows
 
 
@@ -309,6 +346,9 @@ def main(argv: list[str] | None = None) -> None:
     strong = sub.add_parser("strong", help="stronger attacks on finished shards (rows to strong.csv)")
     strong.add_argument("shards", nargs="+", help="names of finished shards")
     strong.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
+    scales = sub.add_parser("scales", help="the noise scale of every finished VIB-type shard whose checkpoint is "
+                                           "here (rows to scales.csv)")
+    scales.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
     run = sub.add_parser("run", help="run the named shards, or every missing one")
     run.add_argument("shards", nargs="*", help="shard names (default: every missing shard)")
     run.add_argument("--index", type=int, help="the shard at this index of `status --all` (job arrays)")
@@ -328,6 +368,19 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.command == "scales":
+        done = done_shards()
+        for shard in all_shards():
+            if shard.name not in done or shard.method not in ("vib", "causalib"):
+                continue
+            try:
+                rows = run_scales(shard)
+            except (FileNotFoundError, CheckpointError) as err:
+                print(f"{shard.name}: skipped, {err}", flush=True)
+                continue
+            print(f"{shard.name}: " + ("rows present, skipped" if rows is None else
+                  f"|sigma| {rows['sigma_mean'].item():.3f}, sd(mu) {rows['mu_sd'].item():.3f}"), flush=True)
+        return
     if args.command == "strong":
         by_name = {s.name: s for s in all_shards()}
         for name in args.shards:

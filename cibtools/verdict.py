@@ -159,6 +159,19 @@ def ablation_lines(ablation: pd.DataFrame, threshold: float = 5.0) -> list[str]:
     return lines
 
 
+def scale_lines(scales: pd.DataFrame | None) -> list[str]:
+    """In words, per model variant: the range of the std |sigma| that the trained bottlenecks use and of their
+    signal-to-noise ratio sd(mu) / |sigma| (`paper_settings.run_scales` rows), so that models can be compared."""
+    if scales is None or scales.empty:
+        return ["No noise scales yet: `python -m cibtools.paper_settings scales` (needs the shards' checkpoints)."]
+    lines = []
+    for variant, g in scales.groupby("variant", sort=False):
+        who = ", ".join(f"{METHOD_LABELS[m]} {d} s{s}" for m, d, s in zip(g["method"], g["dataset"], g["seed"]))
+        lines.append(f"{variant}: |sigma| {g['sigma_mean'].min():.2f}-{g['sigma_mean'].max():.2f}, "
+                     f"sd(mu) / |sigma| {g['snr'].min():.2f}-{g['snr'].max():.2f} ({who}).")
+    return lines
+
+
 def reproduces(ours: float, paper_value: float, tolerance: float = 5.0) -> bool:
     """One number reproduces the paper's when it is no more than `tolerance` points below it."""
     return ours >= paper_value - tolerance

@@ -187,3 +187,28 @@ def test_part3_shards_come_after_parts_1_and_2_so_job_array_indices_hold():
     shards = [s for s in PS.all_shards() if s.part != "extra"]
     assert [s.part for s in shards[:23]].count("3") == 0 and [s.name for s in shards[23:]] == [
         f"vib-{v}-mnist-s0" for v in PS.ABLATIONS]
+
+
+def test_noise_scales_of_a_finished_shard(tmp_path):
+    cache, csv = tmp_path / "cache", tmp_path / "scales.csv"
+    shard = PS.Shard("vib", "authors_softplus_sigma", "mnist", 0, "3")
+    original = PS.Shard.config
+    try:
+        PS.Shard.config = lambda self, epochs=1, train_limit=100: original(self, 1, 100)
+        result = cb.train_or_load(shard.config(), device="cpu", cache=cache, progress=False)
+        rows = PS.run_scales(shard, csv=csv, device="cpu", test_limit=30, cache=cache)
+        assert PS.run_scales(shard, csv=csv, device="cpu", test_limit=30, cache=cache) is None  # present: skipped
+        with pytest.raises(FileNotFoundError, match="run the shard first"):
+            PS.run_scales(PS.Shard("vib", "authors", "mnist", 0, "2"), csv=csv, cache=cache)
+    finally:
+        PS.Shard.config = original
+    table = pd.read_csv(csv)
+    assert list(table.columns) == PS.SCALE_COLUMNS and len(table) == 1 and table["n"].item() == 30
+    x = cb.load_dataset("mnist", "test", limit=30).images
+    with torch.no_grad():
+        mu, sigma = result.model.eval().head.stats(result.model.encoder(x))
+    assert math.isclose(rows["sigma_mean"].item(), float(sigma.abs().mean()), rel_tol=1e-5)
+    assert math.isclose(rows["snr"].item(), float(mu.std(0).mean() / sigma.abs().mean()), rel_tol=1e-5)
+    pd.DataFrame({"shard": ["x"]}).to_csv(csv, index=False)  # a damaged file is refused, with the fix
+    with pytest.raises(ValueError, match="git checkout"):
+        PS.append_rows(rows, csv, PS.SCALE_COLUMNS)

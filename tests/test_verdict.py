@@ -42,3 +42,12 @@ def test_bottleneck_ablation_says_which_part_matters():
     (todo,) = verdict.ablation_lines(verdict.bottleneck_ablation(pd.DataFrame(_rows("authors", 67.0, 26.0))))
     assert "not run yet (0 of 4" in todo
     assert math.isnan(verdict.bottleneck_ablation(pd.DataFrame(_rows("ours", 4.0, 0.0)))["d FGSM 50"].iloc[0])
+
+
+def test_scale_lines_give_the_range_per_variant():
+    scales = pd.DataFrame({"method": ["vib", "causalib", "vib"], "variant": ["ours", "ours", "authors"],
+                           "dataset": "mnist", "seed": 0, "sigma_mean": [0.95, 0.98, 0.97], "snr": [0.27, 0.29, 0.26]})
+    ours, authors = verdict.scale_lines(scales)
+    assert ours.startswith("ours: |sigma| 0.95-0.98, sd(mu) / |sigma| 0.27-0.29 (VIB mnist s0, CausalIB mnist s0)")
+    assert authors.startswith("authors: |sigma| 0.97-0.97")
+    assert "paper_settings scales" in verdict.scale_lines(None)[0]
