@@ -230,6 +230,16 @@ def _train_and_evaluate(shard: Shard, cfg: TrainConfig, csv: Path, device: torch
     return rows
 
 
+def _finished_model(shard: Shard, device: torch.device | str | None, cache: Path | None):
+    """(model in eval mode, its config, the device) of a finished shard, from the checkpoint cache."""
+    device = torch.device(device) if device is not None else default_device()
+    cfg = shard.config()
+    path = checkpoint_path(cfg, Path(cache) if cache is not None else None)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run the shard first (`run {shard.name}`).")
+    return load_checkpoint(path, cfg, device).model.eval(), cfg, device
+
+
 def strong_csv() -> Path:
     """`results/paper_settings/strong.csv`: the stronger attacks on the shards that look robust."""
     return default_csv().with_name("strong.csv")
@@ -250,12 +260,7 @@ def run_strong(shard: Shard, csv: Path | None = None, device: torch.device | str
     csv = Path(csv) if csv is not None else strong_csv()
     if csv.exists() and shard.name in set(pd.read_csv(csv)["shard"]):
         return None
-    device = torch.device(device) if device is not None else default_device()
-    cfg = shard.config()
-    path = checkpoint_path(cfg, Path(cache) if cache is not None else None)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: run the shard first (`run {shard.name}`).")
-    model = load_checkpoint(path, cfg, device).model
+    model, cfg, device = _finished_model(shard, device, cache)
     torch.manual_seed(2000 + shard.seed)
     test = load_dataset(shard.dataset, "test", device=device, limit=test_limit)
     with model.prediction("mean"):
@@ -286,12 +291,7 @@ def run_scales(shard: Shard, csv: Path | None = None, device: torch.device | str
     csv = Path(csv) if csv is not None else scales_csv()
     if csv.exists() and shard.name in set(pd.read_csv(csv)["shard"]):
         return None
-    device = torch.device(device) if device is not None else default_device()
-    cfg = shard.config()
-    path = checkpoint_path(cfg, Path(cache) if cache is not None else None)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: run the shard first (`run {shard.name}`).")
-    model = load_checkpoint(path, cfg, device).model.eval()
+    model, cfg, device = _finished_model(shard, device, cache)
     test = load_dataset(shard.dataset, "test", device=device, limit=test_limit)
     with torch.no_grad():
         stats = [model.head.stats(model.encoder(x)) for x in test.images.split(1000)]
