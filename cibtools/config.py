@@ -57,9 +57,9 @@ class TrainConfig:
     softplus(raw - 5) sigma) or `authors` (the head of the public code that appears to be the
     authors': inputs rescaled to [-1, 1], two 1024-512-K heads, raw sigma, its loss divided by ln 2;
     see `models.AuthorsBottleneck` and `train.training_loss`), or one of its ablations, each without
-    one of those parts: `authors_unit_input`, `authors_linear_heads`, `authors_softplus_sigma`. `adam_beta1` and `ema_decay` describe
-    the optimiser: Alemi et al. trained with beta1 = 0.5, lr decay 0.97 every 2 epochs and evaluated
-    an exponential moving average (0.999) of the weights.
+    one of those parts: `authors_unit_input`, `authors_linear_heads`, `authors_softplus_sigma`.
+    `adam_beta1` and `ema_decay` describe the optimiser: Alemi et al. trained with beta1 = 0.5, lr
+    decay 0.97 every 2 epochs and evaluated an exponential moving average (0.999) of the weights.
     Every field is validated when the config is made (`ValueError` naming the field and what is valid).
     """
 
