@@ -58,6 +58,7 @@ from .cache import CheckpointError, checkpoint_path, load_checkpoint, save_check
 from .config import TrainConfig
 from .data import load_dataset
 from .evaluate import AttackSpec, authors_rows, mean_then_sample, robust_accuracy
+from .models import eval_mode
 from .results import git_commit
 from .train import default_device, model_for, train
 
@@ -223,6 +224,9 @@ def _train_and_evaluate(shard: Shard, cfg: TrainConfig, csv: Path, device: torch
         finished=time.strftime("%Y-%m-%d %H:%M:%S"),
         mode=rows["mode"].str.replace(r"sample \(S=\d+\)", "sample", regex=True),
     )
+    if shard.method in ("vib", "causalib"):  # the noise it learned, while its weights are at hand
+        append_rows(noise_scales(result.model, shard, test, len(result.history)), csv.with_name("scales.csv"),
+                    SCALE_COLUMNS)
     append_rows(rows, csv)
     state.unlink(missing_ok=True)
     print(f"{shard.name}: trained {result.train_seconds:.0f} s, evaluated {time.perf_counter() - start:.0f} s, "
@@ -275,7 +279,8 @@ def run_strong(shard: Shard, csv: Path | None = None, device: torch.device | str
 
 
 def scales_csv() -> Path:
-    """`results/paper_settings/scales.csv`: the noise scale each finished VIB-type model learned."""
+    """`results/paper_settings/scales.csv`: the noise scale each finished VIB-type model learned (written
+    by every VIB/CausalIB shard as it finishes; `scales` adds older shards whose checkpoints are here)."""
     return default_csv().with_name("scales.csv")
 
 
@@ -292,18 +297,23 @@ def run_scales(shard: Shard, csv: Path | None = None, device: torch.device | str
     if csv.exists() and shard.name in set(pd.read_csv(csv)["shard"]):
         return None
     model, cfg, device = _finished_model(shard, device, cache)
-    test = load_dataset(shard.dataset, "test", device=device, limit=test_limit)
-    with torch.no_grad():
+    rows = noise_scales(model, shard, load_dataset(shard.dataset, "test", device=device, limit=test_limit), cfg.epochs)
+    append_rows(rows, csv, SCALE_COLUMNS)
+    return rows
+
+
+def noise_scales(model, shard: Shard, test, epochs: int) -> pd.DataFrame:
+    """One `scales.csv` row (see `run_scales`) of a VIB-type `model` on the images of `test`."""
+    with torch.no_grad(), eval_mode(model):
         stats = [model.head.stats(model.encoder(x)) for x in test.images.split(1000)]
     mu, sigma = (torch.cat(t) for t in zip(*stats))
     sigma_mean, mu_sd = float(sigma.abs().mean()), float(mu.std(0).mean())
-    rows = pd.DataFrame([{
+    return pd.DataFrame([{
         "shard": shard.name, "method": shard.method, "variant": shard.variant, "dataset": shard.dataset,
-        "seed": shard.seed, "epochs": cfg.epochs, "n": len(test), "sigma_mean": sigma_mean,
+        "seed": shard.seed, "epochs": epochs, "n": len(test), "sigma_mean": sigma_mean,
         "sigma_median": float(sigma.abs().median()), "mu_sd": mu_sd, "snr": mu_sd / sigma_mean,
-        "device": _device_name(device), "commit": git_commit(), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}])
-    append_rows(rows, csv, SCALE_COLUMNS)
-    return rows
+        "device": _device_name(test.images.device), "commit": git_commit(),
+        "finished": time.strftime("%Y-%m-%d %H:%M:%S")}])
 
 
 def status(csv: Path | None = None, include_extra: bool = False) -> pd.DataFrame:

@@ -93,6 +93,8 @@ def test_shard_rows_skip_and_atomic_append(tmp_path):
     assert set(table["epochs"]) == {5, PS.SNAPSHOT_EPOCH} and set(table["eps_255"]) == {0, 8, 16, 50}
     assert (table["n"] == 40).all() and (table["device"] == "cpu").all()
     assert not list((cache / "paper_settings").glob("*.state.pt"))  # done: the resume state is gone
+    scales = pd.read_csv(tmp_path / "scales.csv")  # the noise the model learned, recorded as the shard finished
+    assert list(scales["shard"]) == [shard.name] and scales["n"].item() == 40 and scales["sigma_mean"].item() > 0
     assert _tiny_run(shard, csv, cache) is None  # rows present: skipped
     assert len(pd.read_csv(csv)) == len(rows)
     assert not PS.append_rows(rows, csv)  # never twice
@@ -113,6 +115,7 @@ def test_interrupted_shard_leaves_no_rows_and_resumes(tmp_path, monkeypatch):
     monkeypatch.undo()
     rows = _tiny_run(shard, csv, cache)  # training is not repeated: the state holds all 5 epochs
     assert rows is not None and (rows["train_seconds"] > 0).all() and len(pd.read_csv(csv)) == len(rows)
+    assert not (tmp_path / "scales.csv").exists()  # a baseline has no bottleneck noise
 
 
 def test_shard_command_on_a_tiny_config(tmp_path, monkeypatch, capsys):
