@@ -147,14 +147,16 @@ def done_shards(csv: Path | None = None) -> set[str]:
     return set(read_rows(csv)["shard"].unique())
 
 
-def append_rows(rows: pd.DataFrame, csv: Path, columns: list[str] = CSV_COLUMNS) -> bool:
+def append_rows(rows: pd.DataFrame, csv: Path, columns: list[str] = CSV_COLUMNS,
+                key: tuple[str, ...] = ("shard",)) -> bool:
     """Append one shard's `columns` of `rows` to `csv` under a lock, atomically (a temporary file renamed);
-    False (nothing written) if that shard's rows are already there."""
+    False (nothing written) if a row with the same `key` values (by default: that shard's) is already there."""
     csv.parent.mkdir(parents=True, exist_ok=True)
     with open(csv.with_name(csv.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         old = _read_checked(csv, columns)
-        if set(rows["shard"]) & set(old["shard"]):
+        keys = list(key)
+        if set(map(tuple, rows[keys].astype(str).values)) & set(map(tuple, old[keys].astype(str).values)):
             return False
         table = pd.concat([old, rows[columns]], ignore_index=True) if len(old) else rows[columns]
         tmp = csv.with_name(csv.name + ".tmp")
@@ -249,33 +251,58 @@ def strong_csv() -> Path:
     return default_csv().with_name("strong.csv")
 
 
+AA_IMAGES = 1000  # AutoAttack's share of the test set in `strong` (all 10,000 would take hours on one CPU thread)
+
+
 def strong_specs(eps: float = 50 / 255) -> list[AttackSpec]:
     """Attacks that a robust-looking model must also survive: CW-loss PGD-20 and PGD-100 (the margin loss
-    does not saturate as cross-entropy can), PGD-20 with 5 restarts, and unbounded PGD-20 (eps = 1:
-    any valid model falls to chance or below, Sec. 4.6 check 4)."""
+    does not saturate as cross-entropy can), PGD-20 with 5 restarts, unbounded PGD-20 (eps = 1: any valid
+    model falls to chance or below, Sec. 4.6 check 4), and AutoAttack `standard` (APGD-CE, APGD-T, FAB-T
+    and the gradient-free Square attack, which a masked gradient cannot stop)."""
     return [AttackSpec("clean"), AttackSpec("cw", eps, steps=20), AttackSpec("cw", eps, steps=100),
-            AttackSpec("pgd", eps, steps=20, restarts=5), AttackSpec("pgd", 1.0, steps=20)]
+            AttackSpec("pgd", eps, steps=20, restarts=5), AttackSpec("pgd", 1.0, steps=20),
+            AttackSpec("autoattack", eps)]
+
+
+def _strong_label(spec: AttackSpec) -> str:
+    """The `attack` value `evaluate.score` gives a strong spec's row."""
+    return spec.label + (f" x{spec.restarts} restarts" if spec.restarts > 1 else "")
 
 
 def run_strong(shard: Shard, csv: Path | None = None, device: torch.device | str | None = None,
-               test_limit: int | None = None, cache: Path | None = None) -> pd.DataFrame | None:
+               test_limit: int | None = None, cache: Path | None = None,
+               aa_images: int = AA_IMAGES) -> pd.DataFrame | None:
     """The stronger attacks of `strong_specs` on a finished shard's 50-epoch model (`mean` prediction;
-    EOT is not needed for a deterministic prediction), appended to `strong.csv`; None if present."""
+    EOT is not needed for a deterministic prediction) that `strong.csv` lacks for it, appended there;
+    None if all are present. AutoAttack runs on the first `aa_images` images of the same fixed test
+    subset (its row's `n` says how many; 0 leaves it out), the others on all of it."""
     csv = Path(csv) if csv is not None else strong_csv()
-    if csv.exists() and shard.name in set(pd.read_csv(csv)["shard"]):
+    have = set()
+    if csv.exists():
+        old = _read_checked(csv, STRONG_COLUMNS)
+        have = set(old.loc[old["shard"] == shard.name, "attack"])
+    todo = [s for s in strong_specs() if _strong_label(s) not in have and (s.kind != "autoattack" or aa_images)]
+    if not todo:
         return None
     model, cfg, device = _finished_model(shard, device, cache)
     torch.manual_seed(2000 + shard.seed)
     test = load_dataset(shard.dataset, "test", device=device, limit=test_limit)
+    frames = []
     with model.prediction("mean"):
-        rows = robust_accuracy(model, test, strong_specs(), method=shard.method, protocol="strong")
+        for specs, data in (([s for s in todo if s.kind != "autoattack"], test),
+                            ([s for s in todo if s.kind == "autoattack"], test.head(aa_images))):
+            if specs:
+                frames.append(robust_accuracy(model, data, specs, method=shard.method, protocol="strong"))
+    rows = pd.concat(frames, ignore_index=True)
     rows = rows.assign(shard=shard.name, variant=shard.variant, seed=shard.seed, epochs=cfg.epochs,
                        device=str(device), device_name=_device_name(device), threads=torch.get_num_threads(),
                        commit=git_commit(), finished=time.strftime("%Y-%m-%d %H:%M:%S"))
-    cols = ["shard", "method", "variant", "dataset", "seed", "epochs", "mode", "attack", "kind", "loss", "eps_255",
-            "steps", "restarts", "accuracy", "n", "seconds", "device", "device_name", "threads", "commit", "finished"]
-    append_rows(rows, csv, cols)
+    append_rows(rows, csv, STRONG_COLUMNS, key=("shard", "attack"))
     return rows
+
+
+STRONG_COLUMNS = ["shard", "method", "variant", "dataset", "seed", "epochs", "mode", "attack", "kind", "loss", "eps_255",
+                  "steps", "restarts", "accuracy", "n", "seconds", "device", "device_name", "threads", "commit", "finished"]
 
 
 def scales_csv() -> Path:

@@ -203,9 +203,10 @@ def conclusion(factors: pd.DataFrame, gaps: pd.DataFrame, table: pd.DataFrame, t
         shard = f"{m}-{'authors' if best['model'] == 'authors' else ('alemi' if best['optimiser'] == 'Alemi' else 'ours')}-mnist-s0"
         if strong is not None and len(strong) and shard in set(strong["shard"]):
             rows = strong[(strong["shard"] == shard) & (strong["kind"] != "clean")]
-            parts = ", ".join(f"{a}{' at eps=1' if e >= 255 else ''} {v:.1f}%" for a, e, v in
-                              zip(rows["attack"], rows["eps_255"], rows["accuracy"]))
-            lines.append(f"  Stronger attacks on that model ({shard}, mean prediction, n = {int(rows['n'].min())}): "
+            most = int(rows["n"].max())
+            parts = ", ".join(f"{a}{' at eps=1' if e >= 255 else ''}{f' (n = {n})' if n != most else ''} {v:.1f}%"
+                              for a, e, n, v in zip(rows["attack"], rows["eps_255"], rows["n"], rows["accuracy"]))
+            lines.append(f"  Stronger attacks on that model ({shard}, mean prediction, n = {most} unless noted): "
                          f"{parts}.")
     if not any("reproduces the paper's FGSM and PGD-20" in line for line in lines):
         lines.append(f"No measured combination comes within {tolerance:g} points of both of the paper's numbers.")
