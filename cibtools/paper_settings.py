@@ -273,31 +273,31 @@ def run_strong(shard: Shard, csv: Path | None = None, device: torch.device | str
                test_limit: int | None = None, cache: Path | None = None,
                aa_images: int = AA_IMAGES) -> pd.DataFrame | None:
     """The stronger attacks of `strong_specs` on a finished shard's 50-epoch model (`mean` prediction;
-    EOT is not needed for a deterministic prediction) that `strong.csv` lacks for it, appended there;
-    None if all are present. AutoAttack runs on the first `aa_images` images of the same fixed test
-    subset (its row's `n` says how many; 0 leaves it out), the others on all of it."""
+    EOT is not needed for a deterministic prediction) that `strong.csv` lacks for it on as many images,
+    appended there; None if all are present. AutoAttack runs on the first `aa_images` images of the same
+    fixed test subset (0 leaves it out; a larger number adds a row with the larger `n`), the others on all
+    of it."""
     csv = Path(csv) if csv is not None else strong_csv()
-    have = set()
-    if csv.exists():
-        old = _read_checked(csv, STRONG_COLUMNS)
-        have = set(old.loc[old["shard"] == shard.name, "attack"])
-    todo = [s for s in strong_specs() if _strong_label(s) not in have and (s.kind != "autoattack" or aa_images)]
-    if not todo:
-        return None
-    model, cfg, device = _finished_model(shard, device, cache)
+    device = torch.device(device) if device is not None else default_device()
     torch.manual_seed(2000 + shard.seed)
     test = load_dataset(shard.dataset, "test", device=device, limit=test_limit)
-    frames = []
+    old = _read_checked(csv, STRONG_COLUMNS)
+    have = set(zip(old.loc[old["shard"] == shard.name, "attack"], old.loc[old["shard"] == shard.name, "n"]))
+    plan = {}  # the data each missing attack runs on
+    for spec in strong_specs():
+        data = test.head(aa_images) if spec.kind == "autoattack" else test
+        if len(data) and (_strong_label(spec), len(data)) not in have:
+            plan.setdefault(len(data), (data, []))[1].append(spec)
+    if not plan:
+        return None
+    model, cfg, device = _finished_model(shard, device, cache)
     with model.prediction("mean"):
-        for specs, data in (([s for s in todo if s.kind != "autoattack"], test),
-                            ([s for s in todo if s.kind == "autoattack"], test.head(aa_images))):
-            if specs:
-                frames.append(robust_accuracy(model, data, specs, method=shard.method, protocol="strong"))
-    rows = pd.concat(frames, ignore_index=True)
+        rows = pd.concat([robust_accuracy(model, data, specs, method=shard.method, protocol="strong")
+                          for data, specs in plan.values()], ignore_index=True)
     rows = rows.assign(shard=shard.name, variant=shard.variant, seed=shard.seed, epochs=cfg.epochs,
                        device=str(device), device_name=_device_name(device), threads=torch.get_num_threads(),
                        commit=git_commit(), finished=time.strftime("%Y-%m-%d %H:%M:%S"))
-    append_rows(rows, csv, STRONG_COLUMNS, key=("shard", "attack"))
+    append_rows(rows, csv, STRONG_COLUMNS, key=("shard", "attack", "n"))
     return rows
 
 
@@ -383,6 +383,8 @@ def main(argv: list[str] | None = None) -> None:
     strong = sub.add_parser("strong", help="stronger attacks on finished shards (rows to strong.csv)")
     strong.add_argument("shards", nargs="+", help="names of finished shards")
     strong.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
+    strong.add_argument("--aa-images", type=int, default=AA_IMAGES,
+                        help=f"test images for AutoAttack (default {AA_IMAGES}; 10000: all of them; 0: none)")
     scales = sub.add_parser("scales", help="the noise scale of every finished VIB-type shard whose checkpoint is "
                                            "here (rows to scales.csv)")
     scales.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
@@ -423,7 +425,7 @@ def main(argv: list[str] | None = None) -> None:
         for name in args.shards:
             if name not in by_name:
                 raise SystemExit(f"Unknown shard {name}; `status --all` lists the names.")
-            rows = run_strong(by_name[name])
+            rows = run_strong(by_name[name], aa_images=args.aa_images)
             print(f"{name}: " + ("rows present, skipped" if rows is None else
                   ", ".join(f"{a} {v:.2f}%" for a, v in zip(rows["attack"], rows["accuracy"]))), flush=True)
         return

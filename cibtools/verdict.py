@@ -203,6 +203,8 @@ def conclusion(factors: pd.DataFrame, gaps: pd.DataFrame, table: pd.DataFrame, t
         shard = f"{m}-{'authors' if best['model'] == 'authors' else ('alemi' if best['optimiser'] == 'Alemi' else 'ours')}-mnist-s0"
         if strong is not None and len(strong) and shard in set(strong["shard"]):
             rows = strong[(strong["shard"] == shard) & (strong["kind"] != "clean")]
+            rows = rows.sort_values("n", kind="stable").drop_duplicates("attack", keep="last")  # each on most images
+            rows = rows.sort_index()
             most = int(rows["n"].max())
             parts = ", ".join(f"{a}{' at eps=1' if e >= 255 else ''}{f' (n = {n})' if n != most else ''} {v:.1f}%"
                               for a, e, n, v in zip(rows["attack"], rows["eps_255"], rows["n"], rows["accuracy"]))

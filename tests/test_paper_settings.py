@@ -154,14 +154,16 @@ def test_strong_attacks_on_a_finished_shard(tmp_path):
         rows = PS.run_strong(shard, csv=tmp_path / "s.csv", device="cpu", test_limit=20, cache=cache, aa_images=0)
         # a later call adds only what is missing (here AutoAttack, on the first 8 images), then nothing
         aa = PS.run_strong(shard, csv=tmp_path / "s.csv", device="cpu", test_limit=20, cache=cache, aa_images=8)
-        assert PS.run_strong(shard, csv=tmp_path / "s.csv", device="cpu", test_limit=20, cache=cache) is None
+        assert PS.run_strong(shard, csv=tmp_path / "s.csv", device="cpu", test_limit=20, cache=cache, aa_images=8) is None
+        more = PS.run_strong(shard, csv=tmp_path / "s.csv", device="cpu", test_limit=20, cache=cache, aa_images=12)
     finally:
         PS.Shard.config = original
     assert list(rows["attack"]) == ["clean", "CW-20", "CW-100", "PGD-20 x5 restarts", "PGD-20"]
     assert rows.loc[rows["eps_255"] == 255, "accuracy"].item() <= 10.0  # unbounded: chance or below
     assert list(aa["attack"]) == ["AA-LINF"] and aa["n"].item() == 8
     saved = pd.read_csv(tmp_path / "s.csv")
-    assert (saved["shard"] == shard.name).all() and len(saved) == 6
+    assert list(more["attack"]) == ["AA-LINF"] and more["n"].item() == 12  # on more images: a new row
+    assert (saved["shard"] == shard.name).all() and len(saved) == 7
     with pytest.raises(FileNotFoundError, match="run the shard first"):
         PS.run_strong(PS.Shard("vib", "ours", "mnist", 2, "1"), csv=tmp_path / "s.csv", cache=cache)
 
