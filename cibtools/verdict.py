@@ -177,6 +177,27 @@ def reproduces(ours: float, paper_value: float, tolerance: float = 5.0) -> bool:
     return ours >= paper_value - tolerance
 
 
+def strong_lines(strong: pd.DataFrame | None, shard: str, best: pd.Series) -> list[str]:
+    """What the stronger attacks of `paper_settings.run_strong` (each on the most images it ran on) do to
+    `shard`'s model, and what the strongest bounded one leaves compared with `best`'s FGSM and PGD."""
+    if strong is None or not len(strong) or shard not in set(strong["shard"]):
+        return []
+    rows = strong[(strong["shard"] == shard) & (strong["kind"] != "clean")]
+    rows = rows.sort_values("n", kind="stable").drop_duplicates("attack", keep="last").sort_index()
+    most = int(rows["n"].max())
+    parts = ", ".join(f"{a}{' at eps=1' if e >= 255 else ''}{f' (n = {n})' if n != most else ''} {v:.1f}%"
+                      for a, e, n, v in zip(rows["attack"], rows["eps_255"], rows["n"], rows["accuracy"]))
+    lines = [f"  Stronger attacks on that model ({shard}, mean prediction, n = {most} unless noted): {parts}."]
+    bounded = rows[rows["eps_255"] < 255]
+    if len(bounded):
+        worst = bounded.loc[bounded["accuracy"].idxmin()]
+        line = (f"  The strongest of them at {worst.eps_255:g}/255, {worst.attack}, leaves {worst.accuracy:.1f}%, "
+                f"{best.FGSM - worst.accuracy:.1f} points below FGSM and {best.PGD - worst.accuracy:.1f} below PGD")
+        lines.append(line + (": at this budget the model is not robust, and the accuracy FGSM and PGD leave is what "
+                             "those attacks fail to find." if worst.accuracy <= 1.0 else "."))
+    return lines
+
+
 def conclusion(factors: pd.DataFrame, gaps: pd.DataFrame, table: pd.DataFrame, tolerance: float = 5.0,
                strong: pd.DataFrame | None = None, ablation: pd.DataFrame | None = None) -> str:
     """The verdict in plain words, written from the numbers (never from expectations). `strong`: rows of
@@ -201,15 +222,7 @@ def conclusion(factors: pd.DataFrame, gaps: pd.DataFrame, table: pd.DataFrame, t
             f"{best.FGSM:.1f}% under FGSM and {best.PGD:.1f}% under PGD (paper: {best['paper_FGSM']:.2f}% and "
             f"{best['paper_PGD20']:.2f}%): it {verdict} (within {tolerance:g} points).")
         shard = f"{m}-{'authors' if best['model'] == 'authors' else ('alemi' if best['optimiser'] == 'Alemi' else 'ours')}-mnist-s0"
-        if strong is not None and len(strong) and shard in set(strong["shard"]):
-            rows = strong[(strong["shard"] == shard) & (strong["kind"] != "clean")]
-            rows = rows.sort_values("n", kind="stable").drop_duplicates("attack", keep="last")  # each on most images
-            rows = rows.sort_index()
-            most = int(rows["n"].max())
-            parts = ", ".join(f"{a}{' at eps=1' if e >= 255 else ''}{f' (n = {n})' if n != most else ''} {v:.1f}%"
-                              for a, e, n, v in zip(rows["attack"], rows["eps_255"], rows["n"], rows["accuracy"]))
-            lines.append(f"  Stronger attacks on that model ({shard}, mean prediction, n = {most} unless noted): "
-                         f"{parts}.")
+        lines += strong_lines(strong, shard, best)
     if not any("reproduces the paper's FGSM and PGD-20" in line for line in lines):
         lines.append(f"No measured combination comes within {tolerance:g} points of both of the paper's numbers.")
     for g in gaps.itertuples():

@@ -64,3 +64,7 @@ def test_conclusion_quotes_the_stronger_attacks_with_their_own_n():
     assert "vib-authors-mnist-s0" in line and "n = 10000 unless noted" in line
     assert "PGD-20 x5 restarts 19.3%" in line and "AA-LINF (n = 1000) 12.5%" in line and "clean" not in line
     assert "11.0" not in line  # of an attack run on several sizes, only the largest is quoted
+    assert "AA-LINF, leaves 12.5%, 54.5 points below FGSM and 13.5 below PGD." in text
+    broken = strong.assign(accuracy=[98.7, 19.3, 0.0, 0.0])
+    text = verdict.conclusion(factors, verdict.gaps_closed(factors), verdict.paper_settings_table(rows), strong=broken)
+    assert "leaves 0.0%, 67.0 points below FGSM and 26.0 below PGD: at this budget the model is not robust" in text
