@@ -119,7 +119,7 @@ def gaps_closed(factors: pd.DataFrame) -> pd.DataFrame:
 def bottleneck_ablation(rows: pd.DataFrame) -> pd.DataFrame:
     """Part 3: the authors' VIB (MNIST, seed 0, 50 epochs) with all its parts, without one part each, and
     our VIB, in the `mean` prediction under the sound protocol (FGSM and PGD-20 at 16 and 50/255), with
-    each ablation's change from the full model at 50/255 (points; negative: that part made it robust)."""
+    each ablation's change from the full model at 50/255 (points; negative: that part made the attacks fail)."""
     keep = ["authors", *WITHOUT, "ours"]
     sel = rows[(rows["method"] == "vib") & (rows["dataset"] == "mnist") & (rows["seed"] == 0) & (rows["epochs"] == 50)
                & (rows["mode"] == "mean") & (rows["protocol"] == "sound") & rows["variant"].isin(keep)]
@@ -142,7 +142,7 @@ def bottleneck_ablation(rows: pd.DataFrame) -> pd.DataFrame:
 
 def ablation_lines(ablation: pd.DataFrame, threshold: float = 5.0) -> list[str]:
     """In words: which parts, left out, cost the authors' VIB more than `threshold` points of FGSM at
-    50/255 (the parts that make it robust), and which do not; or what is still to run."""
+    50/255 (the parts that make FGSM fail on it), and which do not; or what is still to run."""
     done = ablation[ablation["variant"].isin(list(WITHOUT))]
     if ablation[ablation["variant"] == "authors"].empty or done.empty:
         return [f"Part 3 not run yet ({len(done)} of {len(WITHOUT)} ablations): "
