@@ -120,6 +120,16 @@ def all_shards() -> list[Shard]:
     return out
 
 
+def shards_named(names: list[str]) -> list[Shard]:
+    """The shards with these names (from `status --all`); an error naming the unknown ones."""
+    by_name = {s.name: s for s in all_shards()}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise ValueError(f"Unknown shard(s) {', '.join(unknown)}; `python -m cibtools.paper_settings status --all` "
+                         f"lists the names.")
+    return [by_name[n] for n in names]
+
+
 def default_csv() -> Path:
     """`results/paper_settings/table1.csv` (env `CIB_PAPER_SETTINGS_CSV` moves it)."""
     value = os.environ.get("CIB_PAPER_SETTINGS_CSV")
@@ -236,8 +246,10 @@ def _train_and_evaluate(shard: Shard, cfg: TrainConfig, csv: Path, device: torch
     return rows
 
 
-def _finished_model(shard: Shard, device: torch.device | str | None, cache: Path | None):
-    """(model in eval mode, its config, the device) of a finished shard, from the checkpoint cache."""
+def finished_model(shard: Shard | str, device: torch.device | str | None = None, cache: Path | None = None):
+    """(model in eval mode, its config, the device) of a finished shard (or its name), from the
+    checkpoint cache, e.g. `model, cfg, device = finished_model("vib-authors-mnist-s0")`."""
+    shard = shards_named([shard])[0] if isinstance(shard, str) else shard
     device = torch.device(device) if device is not None else default_device()
     cfg = shard.config()
     path = checkpoint_path(cfg, Path(cache) if cache is not None else None)
@@ -290,7 +302,7 @@ def run_strong(shard: Shard, csv: Path | None = None, device: torch.device | str
             plan.setdefault(len(data), (data, []))[1].append(spec)
     if not plan:
         return None
-    model, cfg, device = _finished_model(shard, device, cache)
+    model, cfg, device = finished_model(shard, device, cache)
     with model.prediction("mean"):
         rows = pd.concat([robust_accuracy(model, data, specs, method=shard.method, protocol="strong")
                           for data, specs in plan.values()], ignore_index=True)
@@ -323,7 +335,7 @@ def run_scales(shard: Shard, csv: Path | None = None, device: torch.device | str
     csv = Path(csv) if csv is not None else scales_csv()
     if csv.exists() and shard.name in set(pd.read_csv(csv)["shard"]):
         return None
-    model, cfg, device = _finished_model(shard, device, cache)
+    model, cfg, device = finished_model(shard, device, cache)
     rows = noise_scales(model, shard, load_dataset(shard.dataset, "test", device=device, limit=test_limit), cfg.epochs)
     append_rows(rows, csv, SCALE_COLUMNS)
     return rows
@@ -358,18 +370,14 @@ def status(csv: Path | None = None, include_extra: bool = False) -> pd.DataFrame
     return pd.DataFrame(lines)
 
 
-def _select(args, device: torch.device) -> list[Shard]:
+def _select(args, named: list[Shard], device: torch.device) -> list[Shard]:
     shards = all_shards()
     if args.index is not None:
         if not 0 <= args.index < len(shards):
             raise SystemExit(f"--index must be in 0..{len(shards) - 1}; `status --all` lists the shards.")
         return [shards[args.index]]
-    if args.shards:
-        by_name = {s.name: s for s in shards}
-        unknown = [n for n in args.shards if n not in by_name]
-        if unknown:
-            raise SystemExit(f"Unknown shard(s) {', '.join(unknown)}; `status --all` lists the names.")
-        return [by_name[n] for n in args.shards]
+    if named:
+        return named
     chosen = [s for s in shards if s.part != "extra" or device.type == "cuda"]
     return chosen[::-1] if args.reverse else chosen
 
@@ -400,6 +408,10 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--train-limit", type=int, default=None, help="training images (tests only)")
     run.add_argument("--test-limit", type=int, default=None, help="test images (tests only)")
     args = parser.parse_args(argv)
+    try:
+        named = shards_named(getattr(args, "shards", None) or [])
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
     if args.command == "status":
         table = status(args.csv, include_extra=args.all)
         print(table.to_string(index=False))
@@ -421,18 +433,15 @@ def main(argv: list[str] | None = None) -> None:
                   f"|sigma| {rows['sigma_mean'].item():.3f}, sd(mu) {rows['mu_sd'].item():.3f}"), flush=True)
         return
     if args.command == "strong":
-        by_name = {s.name: s for s in all_shards()}
-        for name in args.shards:
-            if name not in by_name:
-                raise SystemExit(f"Unknown shard {name}; `status --all` lists the names.")
-            rows = run_strong(by_name[name], aa_images=args.aa_images)
-            print(f"{name}: " + ("rows present, skipped" if rows is None else
+        for shard in named:
+            rows = run_strong(shard, aa_images=args.aa_images)
+            print(f"{shard.name}: " + ("rows present, skipped" if rows is None else
                   ", ".join(f"{a} {v:.2f}%" for a, v in zip(rows["attack"], rows["accuracy"]))), flush=True)
         return
     if (args.epochs != 50 or args.train_limit or args.test_limit) and args.csv is None:
         raise SystemExit("A reduced run (--epochs/--train-limit/--test-limit) must write elsewhere: give --csv.")
     device = torch.device(args.device) if args.device else default_device()
-    for shard in _select(args, device):
+    for shard in _select(args, named, device):
         if run_shard(shard, args.csv, device, args.epochs, args.train_limit, args.test_limit) is None:
             print(f"{shard.name}: rows present, skipped", flush=True)
 

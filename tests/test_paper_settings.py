@@ -166,6 +166,10 @@ def test_strong_attacks_on_a_finished_shard(tmp_path):
     assert (saved["shard"] == shard.name).all() and len(saved) == 7
     with pytest.raises(FileNotFoundError, match="run the shard first"):
         PS.run_strong(PS.Shard("vib", "ours", "mnist", 2, "1"), csv=tmp_path / "s.csv", cache=cache)
+    with pytest.raises(FileNotFoundError, match="run the shard first"):
+        PS.finished_model("vib-ours-mnist-s2", cache=cache)  # by name, as notebook 10's exercise loads one
+    with pytest.raises(ValueError, match="Unknown shard.*nope"):
+        PS.finished_model("nope")
 
 
 def test_each_ablation_drops_one_part_of_the_authors_bottleneck():
