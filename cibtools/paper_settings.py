@@ -28,6 +28,7 @@ are present is skipped.
     python -m cibtools.paper_settings run                # every missing shard, in order
     python -m cibtools.paper_settings run vib-ours-mnist-s1   # one shard (names from `status`)
     python -m cibtools.paper_settings strong vib-authors-mnist-s0  # stronger attacks on a robust-looking one
+    python -m cibtools.paper_settings strong vib-ours-mnist-s0 --eps-255 16 --kinds autoattack  # one, elsewhere
     python -m cibtools.paper_settings scales             # the noise scale each finished VIB-type model learned
     # a cluster runs shards side by side, e.g. a Slurm job array over the shard indices:
     sbatch --array=0-26 --wrap 'python -m cibtools.paper_settings run --index $SLURM_ARRAY_TASK_ID'
@@ -57,7 +58,7 @@ from . import paths
 from .cache import CheckpointError, checkpoint_path, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import load_dataset
-from .evaluate import AttackSpec, authors_rows, mean_then_sample, robust_accuracy
+from .evaluate import ATTACK_KINDS, AttackSpec, authors_rows, mean_then_sample, robust_accuracy
 from .models import eval_mode
 from .results import git_commit
 from .train import default_device, model_for, train
@@ -283,22 +284,26 @@ def _strong_label(spec: AttackSpec) -> str:
 
 def run_strong(shard: Shard, csv: Path | None = None, device: torch.device | str | None = None,
                test_limit: int | None = None, cache: Path | None = None,
-               aa_images: int = AA_IMAGES) -> pd.DataFrame | None:
-    """The stronger attacks of `strong_specs` on a finished shard's 50-epoch model (`mean` prediction;
-    EOT is not needed for a deterministic prediction) that `strong.csv` lacks for it on as many images,
-    appended there; None if all are present. AutoAttack runs on the first `aa_images` images of the same
-    fixed test subset (0 leaves it out; a larger number adds a row with the larger `n`), the others on all
-    of it."""
+               aa_images: int = AA_IMAGES, eps_255: float = 50, kinds: tuple[str, ...] | None = None,
+               ) -> pd.DataFrame | None:
+    """The stronger attacks of `strong_specs(eps_255 / 255)` (those of `kinds` only, if given) on a finished
+    shard's 50-epoch model (`mean` prediction; EOT is not needed for a deterministic prediction) that
+    `strong.csv` lacks for it at that budget on as many images, appended there; None if all are present.
+    AutoAttack runs on the first `aa_images` images of the same fixed test subset (0 leaves it out; a larger
+    number adds a row with the larger `n`), the others on all of it."""
     csv = Path(csv) if csv is not None else strong_csv()
     device = torch.device(device) if device is not None else default_device()
     torch.manual_seed(2000 + shard.seed)
     test = load_dataset(shard.dataset, "test", device=device, limit=test_limit)
     old = _read_checked(csv, STRONG_COLUMNS)
-    have = set(zip(old.loc[old["shard"] == shard.name, "attack"], old.loc[old["shard"] == shard.name, "n"]))
+    mine = old[old["shard"] == shard.name]
+    have = set(zip(mine["attack"], mine["eps_255"], mine["n"]))
     plan = {}  # the data each missing attack runs on
-    for spec in strong_specs():
+    for spec in strong_specs(eps_255 / 255):
         data = test.head(aa_images) if spec.kind == "autoattack" else test
-        if len(data) and (_strong_label(spec), len(data)) not in have:
+        if kinds is not None and spec.kind not in kinds:
+            continue
+        if len(data) and (_strong_label(spec), round(spec.eps * 255, 2), len(data)) not in have:
             plan.setdefault(len(data), (data, []))[1].append(spec)
     if not plan:
         return None
@@ -309,7 +314,7 @@ def run_strong(shard: Shard, csv: Path | None = None, device: torch.device | str
     rows = rows.assign(shard=shard.name, variant=shard.variant, seed=shard.seed, epochs=cfg.epochs,
                        device=str(device), device_name=_device_name(device), threads=torch.get_num_threads(),
                        commit=git_commit(), finished=time.strftime("%Y-%m-%d %H:%M:%S"))
-    append_rows(rows, csv, STRONG_COLUMNS, key=("shard", "attack", "n"))
+    append_rows(rows, csv, STRONG_COLUMNS, key=("shard", "attack", "eps_255", "n"))
     return rows
 
 
@@ -391,6 +396,8 @@ def main(argv: list[str] | None = None) -> None:
     strong = sub.add_parser("strong", help="stronger attacks on finished shards (rows to strong.csv)")
     strong.add_argument("shards", nargs="+", help="names of finished shards")
     strong.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
+    strong.add_argument("--eps-255", type=float, default=50, help="the budget in 1/255 (default 50, the paper's)")
+    strong.add_argument("--kinds", nargs="+", choices=ATTACK_KINDS, help="only these attacks (e.g. autoattack)")
     strong.add_argument("--aa-images", type=int, default=AA_IMAGES,
                         help=f"test images for AutoAttack (default {AA_IMAGES}; 10000: all of them; 0: none)")
     scales = sub.add_parser("scales", help="the noise scale of every finished VIB-type shard whose checkpoint is "
@@ -434,7 +441,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.command == "strong":
         for shard in named:
-            rows = run_strong(shard, aa_images=args.aa_images)
+            rows = run_strong(shard, aa_images=args.aa_images, eps_255=args.eps_255,
+                              kinds=tuple(args.kinds) if args.kinds else None)
             print(f"{shard.name}: " + ("rows present, skipped" if rows is None else
                   ", ".join(f"{a} {v:.2f}%" for a, v in zip(rows["attack"], rows["accuracy"]))), flush=True)
         return

@@ -177,13 +177,17 @@ def reproduces(ours: float, paper_value: float, tolerance: float = 5.0) -> bool:
     return ours >= paper_value - tolerance
 
 
-def strong_lines(strong: pd.DataFrame | None, shard: str, best: pd.Series) -> list[str]:
-    """What the stronger attacks of `paper_settings.run_strong` (each on the most images it ran on) do to
-    `shard`'s model, and what the strongest bounded one leaves compared with `best`'s FGSM and PGD."""
-    if strong is None or not len(strong) or shard not in set(strong["shard"]):
+def strong_lines(strong: pd.DataFrame | None, shard: str, best: pd.Series, eps_255: float = 50) -> list[str]:
+    """What the stronger attacks of `paper_settings.run_strong` at `eps_255` (and unbounded; each on the most
+    images it ran on) do to `shard`'s model, and what the strongest bounded one leaves compared with `best`'s
+    FGSM and PGD."""
+    if strong is None or not len(strong):
         return []
-    rows = strong[(strong["shard"] == shard) & (strong["kind"] != "clean")]
-    rows = rows.sort_values("n", kind="stable").drop_duplicates("attack", keep="last").sort_index()
+    rows = strong[(strong["shard"] == shard) & (strong["kind"] != "clean")
+                  & ((strong["eps_255"] == eps_255) | (strong["eps_255"] >= 255))]
+    if rows.empty:
+        return []
+    rows = rows.sort_values("n", kind="stable").drop_duplicates(["attack", "eps_255"], keep="last").sort_index()
     most = int(rows["n"].max())
     parts = ", ".join(f"{a}{' at eps=1' if e >= 255 else ''}{f' (n = {n})' if n != most else ''} {v:.1f}%"
                       for a, e, n, v in zip(rows["attack"], rows["eps_255"], rows["n"], rows["accuracy"]))

@@ -156,14 +156,17 @@ def test_strong_attacks_on_a_finished_shard(tmp_path):
         aa = PS.run_strong(shard, csv=tmp_path / "s.csv", device="cpu", test_limit=20, cache=cache, aa_images=8)
         assert PS.run_strong(shard, csv=tmp_path / "s.csv", device="cpu", test_limit=20, cache=cache, aa_images=8) is None
         more = PS.run_strong(shard, csv=tmp_path / "s.csv", device="cpu", test_limit=20, cache=cache, aa_images=12)
+        other = PS.run_strong(shard, csv=tmp_path / "s.csv", device="cpu", test_limit=20, cache=cache, aa_images=8,
+                              eps_255=16, kinds=("autoattack",))  # another budget, one kind: a row of its own
     finally:
         PS.Shard.config = original
     assert list(rows["attack"]) == ["clean", "CW-20", "CW-100", "PGD-20 x5 restarts", "PGD-20"]
     assert rows.loc[rows["eps_255"] == 255, "accuracy"].item() <= 10.0  # unbounded: chance or below
     assert list(aa["attack"]) == ["AA-LINF"] and aa["n"].item() == 8
-    saved = pd.read_csv(tmp_path / "s.csv")
     assert list(more["attack"]) == ["AA-LINF"] and more["n"].item() == 12  # on more images: a new row
-    assert (saved["shard"] == shard.name).all() and len(saved) == 7
+    assert list(other["attack"]) == ["AA-LINF"] and other["eps_255"].item() == 16 and other["n"].item() == 8
+    saved = pd.read_csv(tmp_path / "s.csv")
+    assert (saved["shard"] == shard.name).all() and len(saved) == 8
     with pytest.raises(FileNotFoundError, match="run the shard first"):
         PS.run_strong(PS.Shard("vib", "ours", "mnist", 2, "1"), csv=tmp_path / "s.csv", cache=cache)
     with pytest.raises(FileNotFoundError, match="run the shard first"):
