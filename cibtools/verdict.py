@@ -202,6 +202,20 @@ def strong_lines(strong: pd.DataFrame | None, shard: str, best: pd.Series, eps_2
     return lines
 
 
+def small_budget_lines(strong: pd.DataFrame | None, eps_255: float = 16) -> list[str]:
+    """What AutoAttack leaves at a small budget (`strong --eps-255 16 --kinds autoattack`, `mean` prediction),
+    one entry per shard (on the most images it ran on), in the order the rows were written."""
+    if strong is None or not len(strong):
+        return []
+    aa = strong[(strong["kind"] == "autoattack") & (strong["eps_255"] == eps_255)]
+    aa = aa.sort_values("n", kind="stable").drop_duplicates("shard", keep="last").sort_index()
+    if aa.empty:
+        return []
+    parts = [f"{METHOD_LABELS[r.method]}{VARIANT_LABELS.get(r.variant, f' ({r.variant})')} {r.dataset} s{r.seed} "
+             f"{r.accuracy:.1f}%" for r in aa.itertuples()]
+    return [f"At {eps_255:g}/255, AutoAttack (mean prediction, n = {int(aa['n'].min())}) leaves: {'; '.join(parts)}."]
+
+
 def conclusion(factors: pd.DataFrame, gaps: pd.DataFrame, table: pd.DataFrame, tolerance: float = 5.0,
                strong: pd.DataFrame | None = None, ablation: pd.DataFrame | None = None) -> str:
     """The verdict in plain words, written from the numbers (never from expectations). `strong`: rows of
@@ -245,6 +259,7 @@ def conclusion(factors: pd.DataFrame, gaps: pd.DataFrame, table: pd.DataFrame, t
             lines.append(f"Our models at the paper's settings (50 epochs, all {int(at50['n'].min())} test images), "
                          f"so far {covered}: at most {at50['ours_mean'].max():.2f}% under FGSM or PGD-20 at 50/255, "
                          f"either prediction mode.")
+    lines += small_budget_lines(strong)
     if ablation is not None:
         lines += ablation_lines(ablation)
     return "\n".join(lines)

@@ -59,14 +59,27 @@ def test_conclusion_quotes_the_stronger_attacks_with_their_own_n():
     strong = pd.DataFrame({"shard": "vib-authors-mnist-s0", "kind": ["clean", "pgd", "autoattack", "autoattack", "autoattack"],
                            "attack": ["clean", "PGD-20 x5 restarts", "AA-LINF", "AA-LINF", "AA-LINF"],
                            "eps_255": [0, 50, 50, 50, 16], "n": [10000, 10000, 100, 1000, 1000],
-                           "accuracy": [98.7, 19.3, 11.0, 12.5, 3.0]})
+                           "accuracy": [98.7, 19.3, 11.0, 12.5, 3.0], "method": "vib", "variant": "authors",
+                           "dataset": "mnist", "seed": 0})
     text = verdict.conclusion(factors, verdict.gaps_closed(factors), verdict.paper_settings_table(rows), strong=strong)
     line = next(t for t in text.splitlines() if "Stronger attacks" in t)
     assert "vib-authors-mnist-s0" in line and "n = 10000 unless noted" in line
     assert "PGD-20 x5 restarts 19.3%" in line and "AA-LINF (n = 1000) 12.5%" in line and "clean" not in line
     assert "11.0" not in line  # of an attack run on several sizes, only the largest is quoted
     assert "3.0" not in line  # another budget's row is not the paper's budget
+    assert "At 16/255, AutoAttack (mean prediction, n = 1000) leaves: VIB (authors' model) mnist s0 3.0%." in text
     assert "AA-LINF, leaves 12.5%, 54.5 points below FGSM and 13.5 below PGD." in text
     broken = strong.assign(accuracy=[98.7, 19.3, 0.0, 0.0, 0.0])
     text = verdict.conclusion(factors, verdict.gaps_closed(factors), verdict.paper_settings_table(rows), strong=broken)
     assert "leaves 0.0%, 67.0 points below FGSM and 26.0 below PGD: at this budget the model is not robust" in text
+
+
+def test_small_budget_lines_list_autoattack_per_shard_on_its_largest_n():
+    strong = pd.DataFrame({"shard": ["vib-ours-mnist-s0", "vib-ours-mnist-s0", "baseline-ours-mnist-s0", "vib-authors-mnist-s0"],
+                           "method": ["vib", "vib", "baseline", "vib"], "variant": ["ours", "ours", "ours", "authors"],
+                           "dataset": "mnist", "seed": 0, "kind": "autoattack", "attack": "AA-LINF",
+                           "eps_255": [16, 16, 16, 50], "n": [100, 1000, 1000, 1000], "accuracy": [30.0, 17.3, 13.1, 0.0]})
+    (line,) = verdict.small_budget_lines(strong)
+    assert line == ("At 16/255, AutoAttack (mean prediction, n = 1000) leaves: VIB mnist s0 17.3%; "
+                    "Baseline mnist s0 13.1%.")
+    assert verdict.small_budget_lines(strong, eps_255=8) == [] and verdict.small_budget_lines(None) == []
