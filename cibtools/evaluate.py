@@ -83,6 +83,8 @@ class AttackSpec:
             name += " (softmax-CE)"
         if self.per_image:
             name += " (per-image eps)"
+        if self.restarts > 1:
+            name += f" x{self.restarts} restarts"
         return ("black-box " if self.transfer else "") + name
 
 
@@ -164,9 +166,8 @@ def score(model: nn.Module, data: TensorData, spec: AttackSpec, x_adv: torch.Ten
     """
     start = time.perf_counter()
     correct = predict(model, x_adv, batch_size) == data.labels
-    label = spec.label + (f" x{spec.restarts} restarts" if spec.restarts > 1 else "")
     row = {
-        "method": method, "dataset": data.name, "attack": label, "kind": spec.kind, "norm": spec.norm,
+        "method": method, "dataset": data.name, "attack": spec.label, "kind": spec.kind, "norm": spec.norm,
         "eps": math.nan if spec.per_image else spec.eps,
         "eps_255": math.nan if spec.per_image else round(spec.eps * 255, 2), "steps": spec.steps, "restarts": spec.restarts,
         "eot": spec.eot, "loss": spec.loss, "version": spec.version if spec.kind == "autoattack" else "",

@@ -264,7 +264,7 @@ def strong_csv() -> Path:
     return default_csv().with_name("strong.csv")
 
 
-AA_IMAGES = 1000  # AutoAttack's share of the test set in `strong` (all 10,000 would take hours on one CPU thread)
+AA_IMAGES = 1000  # AutoAttack's share of the test set in `strong` (on images it does not break at once it is slow)
 
 
 def strong_specs(eps: float = 50 / 255) -> list[AttackSpec]:
@@ -275,11 +275,6 @@ def strong_specs(eps: float = 50 / 255) -> list[AttackSpec]:
     return [AttackSpec("clean"), AttackSpec("cw", eps, steps=20), AttackSpec("cw", eps, steps=100),
             AttackSpec("pgd", eps, steps=20, restarts=5), AttackSpec("pgd", 1.0, steps=20),
             AttackSpec("autoattack", eps)]
-
-
-def _strong_label(spec: AttackSpec) -> str:
-    """The `attack` value `evaluate.score` gives a strong spec's row."""
-    return spec.label + (f" x{spec.restarts} restarts" if spec.restarts > 1 else "")
 
 
 def run_strong(shard: Shard, csv: Path | None = None, device: torch.device | str | None = None,
@@ -303,7 +298,7 @@ def run_strong(shard: Shard, csv: Path | None = None, device: torch.device | str
         data = test.head(aa_images) if spec.kind == "autoattack" else test
         if kinds is not None and spec.kind not in kinds:
             continue
-        if len(data) and (_strong_label(spec), round(spec.eps * 255, 2), len(data)) not in have:
+        if len(data) and (spec.label, round(spec.eps * 255, 2), len(data)) not in have:
             plan.setdefault(len(data), (data, []))[1].append(spec)
     if not plan:
         return None
