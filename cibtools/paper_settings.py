@@ -36,9 +36,11 @@ are present is skipped.
 Shard times measured on this project's 2-core CPU with one thread while the other core worked (50 epochs,
 then the full evaluation; each row's `train_seconds` and `seconds` record its own): a VIB shard 31-50 min
 (vib-ours-mnist-s0: 908 s training + 969 s evaluation; vib-alemi-mnist-s0: 1418 s + 1087 s;
-vib-authors-mnist-s0: 1628 s + 1354 s), a CausalIB shard 35-54 min (causalib-ours-mnist-s0: 1099 s + 1009 s;
-causalib-authors-mnist-s0: 1844 s + 1373 s), a baseline shard about 14 min (740 s + 76 s). Run two workers (the second
-with `--reverse`) to use both cores; on a GPU a shard takes minutes.
+vib-authors-mnist-s0: 1628 s + 1354 s; vib-ours-mnist-s2, beside two other jobs: 1389 s + 1225 s), a CausalIB shard
+35-54 min (causalib-ours-mnist-s0: 1099 s + 1009 s; causalib-authors-mnist-s0: 1844 s + 1373 s), a baseline shard
+14-21 min (740 s + 76 s; 1134 s + 118 s beside two other jobs). Run two workers (the second with `--reverse`) to use
+both cores; on a GPU a shard takes minutes. `strong` takes 10-25 min per model on one thread (AutoAttack on 1,000
+images: under 1 min where it breaks every image at once, 23 min on the authors' VIB at 16/255, which it does not).
 """
 from __future__ import annotations
 
