@@ -39,8 +39,9 @@ then the full evaluation; each row's `train_seconds` and `seconds` record its ow
 vib-authors-mnist-s0: 1628 s + 1354 s; vib-ours-mnist-s2, beside two other jobs: 1389 s + 1225 s), a CausalIB shard
 35-54 min (causalib-ours-mnist-s0: 1099 s + 1009 s; causalib-authors-mnist-s0: 1844 s + 1373 s), a baseline shard
 14-21 min (740 s + 76 s; 1134 s + 118 s beside two other jobs). Run two workers (the second with `--reverse`) to use
-both cores; on a GPU a shard takes minutes. `strong` takes 10-25 min per model on one thread (AutoAttack on 1,000
-images: under 1 min where it breaks every image at once, 23 min on the authors' VIB at 16/255, which it does not).
+both cores; on a GPU a shard takes minutes. On one thread, `strong`'s gradient attacks take about 10 min per model;
+AutoAttack under 1 min on 1,000 images it breaks at once (10 min on all 10,000 of the authors' VIB at 50/255) and
+23 min on 1,000 images of the authors' VIB at 16/255, most of which it cannot break.
 """
 from __future__ import annotations
 
