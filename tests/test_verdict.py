@@ -37,6 +37,7 @@ def test_bottleneck_ablation_says_which_part_matters():
     assert list(table["d FGSM 50"]) == [0.0, -2.0, -62.0, -63.0] and list(table["PGD-20 16"]) == [46.0, 45.0, 20.0, 20.0]
     unit, sigma, missing = verdict.ablation_lines(table)
     assert "inputs in [0, 1]" in unit and "does not matter" in unit
+    assert unit.startswith("With inputs in [0, 1]") and "PGD-20 45.0% at 16/255 (full model 46.0%)" in unit
     assert "softplus" in sigma and "-62.0" in sigma and "this part matters" in sigma
     assert "vib-authors_linear_heads-mnist-s0" in missing and "vib-authors_1draw-mnist-s0" in missing
     (todo,) = verdict.ablation_lines(verdict.bottleneck_ablation(pd.DataFrame(_rows("authors", 67.0, 26.0))))
