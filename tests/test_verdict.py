@@ -84,3 +84,17 @@ def test_small_budget_lines_list_autoattack_per_shard_on_its_largest_n():
     assert line == ("At 16/255, AutoAttack (mean prediction, n = 1000) leaves: VIB mnist s0 17.3%; "
                     "Baseline mnist s0 13.1%.")
     assert verdict.small_budget_lines(strong, eps_255=8) == [] and verdict.small_budget_lines(None) == []
+
+
+def test_other_dataset_lines_put_the_authors_model_beside_the_paper_and_ours():
+    def fashion(variant, fgsm, pgd, seed=0, method="vib"):
+        return [dict(r, dataset="fashion_mnist") for r in _rows(variant, fgsm, pgd, seed=seed, method=method)]
+    rows = pd.DataFrame(fashion("authors", 30.0, 2.0) + fashion("ours", 0.4, 0.0) + fashion("ours", 0.6, 0.0, seed=1)
+                        + _rows("authors", 67.0, 26.0))
+    (line,) = verdict.other_dataset_lines(verdict.paper_settings_table(rows))
+    fgsm, pgd = paper.TABLE1["fashion_mnist"]["vib"]["FGSM"][0], paper.TABLE1["fashion_mnist"]["vib"]["PGD-20"][0]
+    assert line.startswith("VIB with the authors' model on fashion_mnist at 50/255 (seed 0, 50 epochs, mean prediction, "
+                           "n = 10000): FGSM 30.0%")
+    assert f"(paper {fgsm:.2f}%, our model 0.5% over 2 seed(s): " in line and f"PGD-20 2.0% (paper {pgd:.2f}%" in line
+    assert ("does not reproduce" in line.split(";")[1]) == (2.0 < pgd - 5)
+    assert verdict.other_dataset_lines(verdict.paper_settings_table(pd.DataFrame(_rows("authors", 67.0, 26.0)))) == []
