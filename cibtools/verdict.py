@@ -282,7 +282,7 @@ def conclusion(factors: pd.DataFrame, gaps: pd.DataFrame, table: pd.DataFrame, t
             covered = ", ".join(sorted({f"{METHOD_LABELS[m]} on {d} ({int(n)} seed(s))" for m, d, n in
                                         zip(at50["method"], at50["dataset"], at50["seeds"])}))
             lines.append(f"Our models at the paper's settings (50 epochs, all {int(at50['n'].min())} test images), "
-                         f"so far {covered}: at most {at50['ours_mean'].max():.2f}% under FGSM or PGD-20 at 50/255, "
+                         f"{covered}: at most {at50['ours_mean'].max():.2f}% under FGSM or PGD-20 at 50/255, "
                          f"either prediction mode.")
         lines += other_dataset_lines(table, tolerance)
     lines += small_budget_lines(strong)
