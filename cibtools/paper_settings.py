@@ -34,11 +34,13 @@ are present is skipped.
     sbatch --array=0-26 --wrap 'python -m cibtools.paper_settings run --index $SLURM_ARRAY_TASK_ID'
 
 Shard times measured on this project's 2-core CPU with one thread while the other core worked (50 epochs,
-then the full evaluation; each row's `train_seconds` and `seconds` record its own): a VIB shard 31-50 min
-(vib-ours-mnist-s0: 908 s training + 969 s evaluation; vib-alemi-mnist-s0: 1418 s + 1087 s;
-vib-authors-mnist-s0: 1628 s + 1354 s; vib-ours-mnist-s2, beside two other jobs: 1389 s + 1225 s), a CausalIB shard
-35-54 min (causalib-ours-mnist-s0: 1099 s + 1009 s; causalib-authors-mnist-s0: 1844 s + 1373 s), a baseline shard
-14-21 min (740 s + 76 s; 1134 s + 118 s beside two other jobs). Run two workers (the second with `--reverse`) to use
+then the full evaluation; each row's `train_seconds` and `seconds` record its own): a VIB shard 29-50 min
+(vib-ours-mnist-s0: 908 s training + 969 s evaluation; vib-ours-fashion_mnist-s0: 974 s + 770 s; vib-alemi-mnist-s0:
+1418 s + 1087 s; vib-authors-mnist-s0: 1628 s + 1354 s; vib-authors-fashion_mnist-s0: 1397 s + 956 s;
+vib-ours-mnist-s2, beside two other jobs: 1389 s + 1225 s), a CausalIB shard 30-54 min (causalib-ours-mnist-s0:
+1099 s + 1009 s; causalib-ours-fashion_mnist-s1: 1047 s + 740 s; causalib-authors-mnist-s0: 1844 s + 1373 s;
+causalib-authors-fashion_mnist-s0: 1579 s + 976 s), a baseline shard 13-21 min (740 s + 76 s; FashionMNIST 695 s
++ 73 s; 1134 s + 118 s beside two other jobs). Run two workers (the second with `--reverse`) to use
 both cores; on a GPU a shard takes minutes. On one thread, `strong`'s gradient attacks take about 10 min per model;
 AutoAttack under 1 min on 1,000 images it breaks at once (10 min on all 10,000 of the authors' VIB at 50/255) and
 23 min on 1,000 images of the authors' VIB at 16/255, most of which it cannot break.
