@@ -220,8 +220,8 @@ def small_budget_lines(strong: pd.DataFrame | None, eps_255: float = 16) -> list
 
 def other_dataset_lines(table: pd.DataFrame, tolerance: float = 5.0) -> list[str]:
     """The authors' model on each dataset other than MNIST (whose factor lines cover it): FGSM and PGD-20 at
-    50/255 in the `mean` prediction beside the paper's numbers and our model's mean over its seeds, and which of
-    the two come within `tolerance` points of the paper's."""
+    50/255 in the `mean` prediction (mean over its seeds) beside the paper's numbers and our model's mean over its
+    seeds, and which of the two come within `tolerance` points of the paper's."""
     at50 = table[(table["eps_255"] == 50) & table["attack"].isin(["FGSM", "PGD-20"]) & (table["mode"] == "mean")
                  & (table["dataset"] != "mnist") & table["method"].isin(["vib", "causalib"])]
     lines = []
@@ -235,8 +235,8 @@ def other_dataset_lines(table: pd.DataFrame, tolerance: float = 5.0) -> list[str
                          f"({r.ours_mean - r.paper_mean:+.1f} points{mine})")
             if reproduces(r.ours_mean, r.paper_mean, tolerance):
                 close.append(r.attack)
-        lines.append(f"{METHOD_LABELS[m]} with the authors' model on {d} at 50/255 (seed 0, 50 epochs, mean prediction, "
-                     f"n = {int(g['n'].min())}): {', '.join(cells)}; within {tolerance:g} points of the paper: "
+        lines.append(f"{METHOD_LABELS[m]} with the authors' model on {d} at 50/255 ({int(g['seeds'].max())} seed(s), 50 epochs, "
+                     f"mean prediction, n = {int(g['n'].min())}): {', '.join(cells)}; within {tolerance:g} points of the paper: "
                      f"{' and '.join(close) if close else 'neither'}.")
     return lines
 

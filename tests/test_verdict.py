@@ -93,7 +93,7 @@ def test_other_dataset_lines_put_the_authors_model_beside_the_paper_and_ours():
                         + _rows("authors", 67.0, 26.0))
     (line,) = verdict.other_dataset_lines(verdict.paper_settings_table(rows))
     fgsm, pgd = paper.TABLE1["fashion_mnist"]["vib"]["FGSM"][0], paper.TABLE1["fashion_mnist"]["vib"]["PGD-20"][0]
-    assert line.startswith("VIB with the authors' model on fashion_mnist at 50/255 (seed 0, 50 epochs, mean prediction, "
+    assert line.startswith("VIB with the authors' model on fashion_mnist at 50/255 (1 seed(s), 50 epochs, mean prediction, "
                            f"n = 10000): FGSM 20.0% against the paper's {fgsm:.2f}% ({20 - fgsm:+.1f} points; "
                            "our model 0.5%, 2 seed(s)), PGD-20 2.0%")
     assert fgsm - 20 > 5 > pgd - 2 and line.endswith("within 5 points of the paper: PGD-20.")
