@@ -22,7 +22,10 @@ METHOD_LABELS = {
 VIB_METHODS = ("vib", "causalib")
 # Attack budgets of Sec. 4.1.3: 50/255 on MNIST and FashionMNIST, 8/255 on CIFAR-10.
 PAPER_EPS = {"mnist": 50 / 255, "fashion_mnist": 50 / 255, "cifar10": 8 / 255, "fake_cifar10": 8 / 255}
-ARCHS = ("mlp", "alexnet")
+# `authors_mlp`: the baseline MLP of the public code that appears to be the authors', 784-1024-1024-256 (ReLU)
+# before its linear classifier (models.authors_mlp_encoder).
+ARCHS = ("mlp", "alexnet", "authors_mlp")
+FIRST_LAYER_INITS = ("signed",)
 # `alemi` (ours), `authors`, and the ablations of the authors' bottleneck that each drop one of its parts
 # (`models.AUTHORS_BOTTLENECKS` builds them).
 BOTTLENECKS = ("alemi", "authors", "authors_unit_input", "authors_linear_heads", "authors_softplus_sigma")
@@ -35,7 +38,12 @@ _METHOD_FIELDS = {
     "ciiv_loops": ("ciiv",), "ciiv_w_reg": ("ciiv",), "ciiv_aug_weight": ("ciiv",), "ciiv_inner": ("ciiv",),
     "ciiv_norm": ("ciiv",),
     "at_eps": ("at_fgsm", "at_pgd"), "at_steps": ("at_pgd",),
+    "double_softmax": ("baseline",), "first_layer_init": ("baseline",), "first_bias_lr_scale": ("baseline",),
 }
+# Fields added after checkpoints were first cached: left out of `as_dict` (and so of the cache key) while
+# they hold these defaults, so that every model trained before they existed keeps its key and checkpoint.
+_LATER_FIELDS = {"signed_input": False, "double_softmax": False, "first_layer_init": None,
+                 "first_bias_lr_scale": None}
 
 
 def check_method(method: str) -> str:
@@ -60,6 +68,12 @@ class TrainConfig:
     one of those parts: `authors_unit_input`, `authors_linear_heads`, `authors_softplus_sigma`.
     `adam_beta1` and `ema_decay` describe the optimiser: Alemi et al. trained with beta1 = 0.5, lr
     decay 0.97 every 2 epochs and evaluated an exponential moving average (0.999) of the weights.
+    `signed_input=True` rescales the inputs to [-1, 1] (x * 2 - 1) as the model's first operation, with
+    any head (the authors' bottlenecks decide it themselves). For the baseline only: `double_softmax`
+    trains with cross-entropy applied to the softmax probabilities (as the authors' MLP does),
+    `first_layer_init="signed"` starts a [0, 1]-input model's first layer as the function of the same
+    seed's [-1, 1] model (W' = 2W, b' = b - W 1), and `first_bias_lr_scale` multiplies the first layer's
+    bias learning rate.
     Every field is validated when the config is made (`ValueError` naming the field and what is valid).
     """
 
@@ -98,6 +112,11 @@ class TrainConfig:
     ciiv_norm: str | None = "smooth_l1"
     at_eps: float | None = None
     at_steps: int | None = 20
+    # input scaling (any method) and the baseline's mechanism tests (see the docstring)
+    signed_input: bool = False
+    double_softmax: bool | None = False
+    first_layer_init: str | None = None
+    first_bias_lr_scale: float | None = None
 
     def __post_init__(self) -> None:
         self._validate()
@@ -138,6 +157,23 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None:
                 _choice(name, value, valid)
+        for name in ("signed_input", "double_softmax"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, bool):
+                raise ValueError(f"{name} must be True or False, got {value!r}.")
+        if self.first_layer_init is not None:
+            _choice("first_layer_init", self.first_layer_init, FIRST_LAYER_INITS)
+        if self.first_bias_lr_scale is not None:
+            _number("first_bias_lr_scale", self.first_bias_lr_scale, low=0.0, low_open=True)
+        if self.signed_input and self.bottleneck not in (None, "alemi") and self.method in VIB_METHODS:
+            raise ValueError(f"signed_input=True with bottleneck={self.bottleneck!r}: the authors' bottlenecks set "
+                             f"their own input scaling (use bottleneck='authors' for [-1, 1] inputs).")
+        if self.first_layer_init == "signed" and self.signed_input:
+            raise ValueError("first_layer_init='signed' makes a [0, 1]-input model start as the [-1, 1] one: "
+                             "it needs signed_input=False.")
+        if self.arch == "authors_mlp" and self.method in VIB_METHODS:
+            raise ValueError("arch='authors_mlp' is the authors' baseline MLP: for VIB/CausalIB use arch='mlp' "
+                             "(bottleneck='authors' for their bottleneck).")
         if self.bottleneck not in (None, "alemi") and self.arch != "mlp":
             raise ValueError(f"bottleneck={self.bottleneck!r} is the authors' MLP head: use arch='mlp'.")
 
@@ -158,7 +194,9 @@ class TrainConfig:
         return replace(self, **changes)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """Every field, except the later ones (`_LATER_FIELDS`) that hold their defaults."""
+        return {k: v for k, v in asdict(self).items()
+                if not (k in _LATER_FIELDS and (v is None or v == _LATER_FIELDS[k]))}
 
     def key(self) -> str:
         """Stable 16-hex-digit hash of the resolved config (the checkpoint cache key)."""

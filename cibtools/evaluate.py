@@ -17,7 +17,7 @@ from . import attacks
 from .data import TensorData
 from .models import eval_mode
 
-ATTACK_KINDS = ("clean", "fgsm", "pgd", "cw", "autoattack")
+ATTACK_KINDS = ("clean", "fgsm", "pgd", "cw", "autoattack", "authors_pgd")
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class AttackSpec:
         if self.per_image and (self.kind == "autoattack" or self.eps.dim() != 1):
             raise ValueError("A tensor eps holds one budget per image (shape (N,)) and works with fgsm, pgd and "
                              f"cw; got shape {tuple(self.eps.shape)} for {self.kind!r}: pass a float instead.")
-        steps = self.steps if self.kind in ("pgd", "cw") else 1
+        steps = self.steps if self.kind in ("pgd", "cw", "authors_pgd") else 1
         attacks.check_settings(steps, self.step_size, self.restarts, self.eot, self.loss)
         if self.version not in ("standard", "rand"):
             raise ValueError(f"Unknown AutoAttack version {self.version!r}. Valid: standard, rand.")
@@ -74,7 +74,7 @@ class AttackSpec:
         if self.kind == "clean":
             return "clean"
         name = {"fgsm": "FGSM", "pgd": f"PGD-{self.steps}", "cw": f"CW-{self.steps}",
-                "autoattack": f"AA-{self.norm.upper()}"}[self.kind]
+                "autoattack": f"AA-{self.norm.upper()}", "authors_pgd": f"authors' PGD-{self.steps}"}[self.kind]
         if self.norm == "l2" and self.kind != "autoattack":
             name += "-L2"
         if self.eot > 1:
@@ -99,6 +99,13 @@ def authors_protocol(eps: float = 0.3) -> AttackSpec:
     return AttackSpec("pgd", eps, steps=40, step_size=0.01, loss="ce_on_softmax")
 
 
+def authors_pgd(eps: float) -> AttackSpec:
+    """The PGD of the public code that appears to be the authors', as it computes it
+    (`attacks.authors_pgd`: gradients at a random offset, the perturbation applied at the clean image),
+    with their defaults: 40 steps of 0.01 on CE of the probabilities, one random pass per step."""
+    return AttackSpec("authors_pgd", eps, steps=40, step_size=0.01, loss="ce_on_softmax")
+
+
 def craft(model: nn.Module, spec: AttackSpec, x: torch.Tensor, y: torch.Tensor,
           surrogate: nn.Module | None = None) -> torch.Tensor:
     """Adversarial examples for one batch (the clean inputs for `clean`)."""
@@ -115,6 +122,9 @@ def craft(model: nn.Module, spec: AttackSpec, x: torch.Tensor, y: torch.Tensor,
         return attacks.pgd(source, x, y, spec.eps, steps=spec.steps, step_size=spec.step_size,
                            norm=spec.norm, random_start=spec.random_start, restarts=spec.restarts,
                            loss="cw" if spec.kind == "cw" else spec.loss, eot=spec.eot)
+    if spec.kind == "authors_pgd":
+        step = {} if spec.step_size is None else {"step_size": spec.step_size}
+        return attacks.authors_pgd(source, x, y, spec.eps, steps=spec.steps, loss=spec.loss, **step)
     return attacks.autoattack(source, x, y, spec.eps, norm=spec.norm, version=spec.version)
 
 
@@ -245,6 +255,14 @@ def authors_rows(model: nn.Module, data: TensorData, eps_values: list[float], me
         specs += [AttackSpec("fgsm", eps, loss="ce_on_softmax"), authors_protocol(eps)]
     with model.prediction("sample"):
         return robust_accuracy(model, data, specs, method=method, protocol="authors")
+
+
+def authors_pgd_rows(model: nn.Module, data: TensorData, eps_values: list[float], method: str = "") -> pd.DataFrame:
+    """The authors' PGD as their code computes it (`authors_pgd`) at each eps, on the model's reported
+    prediction as their code evaluates it: `sample` for a random model (VIB, CausalIB), else deterministic."""
+    specs = [authors_pgd(eps) for eps in eps_values]
+    with model.prediction("sample"):
+        return robust_accuracy(model, data, specs, method=method, protocol="authors_pgd")
 
 
 def eps_sweep(model: nn.Module, data: TensorData, kind: str, eps_values: list[float], method: str = "",

@@ -142,6 +142,13 @@ def mlp_encoder(in_features: int = 784, width: int = 1024) -> nn.Sequential:
     )
 
 
+def authors_mlp_encoder(in_features: int = 784, width: int = 1024, out: int = 256) -> nn.Sequential:
+    """The trunk of the authors' baseline MLP: 784-1024-1024-256 with ReLU (their `MLP.py`, whose last
+    Linear(256, 10) is the head here)."""
+    return nn.Sequential(nn.Flatten(), nn.Linear(in_features, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(),
+                         nn.Linear(width, out), nn.ReLU())
+
+
 def alexnet32_encoder(width: int = 1024) -> nn.Sequential:
     """AlexNet adapted to 32x32 inputs (3x3 convolutions, three 2x2 poolings), ending in a `width` feature."""
     return nn.Sequential(
@@ -294,27 +301,34 @@ def build_model(
     predict_mode: str = "mean",
     predict_samples: int = 12,
     authors: AuthorsParts = AuthorsParts(),
+    signed_input: bool = False,
 ) -> Classifier:
     """A `Classifier` for `arch` in {mlp, alexnet} with a `linear`, `vib` (Alemi et al.) or `authors`
     head (the bottleneck of the public code that appears to be the authors', whose encoder first
-    rescales inputs to [-1, 1]; `authors` says which of its parts to use, see `AUTHORS_BOTTLENECKS`)."""
-    builders: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
-        "mlp": (lambda: mlp_encoder(784, 1024), (1, 28, 28)),
-        "alexnet": (lambda: alexnet32_encoder(1024), (3, 32, 32)),
+    rescales inputs to [-1, 1]; `authors` says which of its parts to use, see `AUTHORS_BOTTLENECKS`).
+    `authors_mlp` is the authors' baseline trunk (784-1024-1024-256). `signed_input=True` makes any
+    model rescale its inputs to [-1, 1] first (the `authors` head takes it from `authors`)."""
+    builders: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...], int]] = {
+        "mlp": (lambda: mlp_encoder(784, 1024), (1, 28, 28), 1024),
+        "alexnet": (lambda: alexnet32_encoder(1024), (3, 32, 32), 1024),
+        "authors_mlp": (lambda: authors_mlp_encoder(784, 1024, 256), (1, 28, 28), 256),
     }
     if arch not in builders:
         raise ValueError(f"Unknown architecture {arch!r}. Valid: {', '.join(builders)}.")
-    make_encoder, shape = builders[arch]
+    make_encoder, shape, features = builders[arch]
     if head == "linear":
-        head_module: nn.Module = LinearHead(1024, n_classes)
+        head_module: nn.Module = LinearHead(features, n_classes)
     elif head == "vib":
-        head_module = GaussianBottleneck(1024, k, n_classes)
+        head_module = GaussianBottleneck(features, k, n_classes)
     elif head == "authors":
-        head_module = AuthorsBottleneck(1024, k, n_classes, deep_heads=authors.deep_heads, raw_sigma=authors.raw_sigma)
+        head_module = AuthorsBottleneck(features, k, n_classes, deep_heads=authors.deep_heads,
+                                        raw_sigma=authors.raw_sigma)
     else:
         raise ValueError(f"Unknown head {head!r}. Valid: {', '.join(HEADS)}.")
     encoder = make_encoder()
-    if head == "authors" and authors.signed_input:
+    if head == "authors" and signed_input:
+        raise ValueError("The authors' bottleneck sets its own input scaling: pass `authors`, not signed_input.")
+    if (head == "authors" and authors.signed_input) or signed_input:
         encoder = nn.Sequential(SignedInput(), *encoder)
     return Classifier(encoder, head_module, shape, input_sampler, predict_mode, predict_samples)
 

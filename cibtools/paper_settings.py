@@ -13,13 +13,21 @@ A shard is one trained model, `<method>-<variant>-<dataset>-s<seed>`:
   part each: inputs in [0, 1] instead of [-1, 1] (`authors_unit_input`), one Linear layer per head
   instead of two (`authors_linear_heads`), Alemi's softplus(raw - 5) std instead of the raw one
   (`authors_softplus_sigma`), one training draw instead of 12 (`authors_1draw`) (4 shards);
+- part 4, the authors' code path end to end and input scaling on every model: the authors' baseline
+  (`baseline-authors`: their MLP 784-1024-1024-256-10, [-1, 1] inputs, cross-entropy on its softmax
+  output), seeds 0-2 on both datasets; our Baseline, VIB and CausalIB with inputs rescaled to [-1, 1]
+  (`signed`), seeds 0-2 on MNIST and seed 0 on FashionMNIST; and two tests of the mechanism on the plain
+  baseline (MNIST, seed 0): a [0, 1]-input model whose first layer starts as the [-1, 1] model's function
+  (`signed_init`), and one whose first-layer bias learns (1 + always-dark pixels) x faster
+  (`dark_bias_lr`), as the always-dark pixels' weights make the [-1, 1] model's effective bias do;
 - `extra` (run only on a CUDA device, or when named): the other methods of Table 1 at 50 epochs.
 
 Each shard trains (resuming from its last saved epoch, optimiser state included, from
 `<cache>/paper_settings/<shard>.state.pt`), then evaluates at eps = 8, 16 and 50/255: clean, FGSM and
 PGD-20 in the model's `mean` (or deterministic) prediction; for VIB/CausalIB also in `sample` mode
 with EOT-4 gradients, the authors' protocol (FGSM and PGD-40 step 0.01 on CE of the probabilities,
-one random pass per step), and for the seed-0 MNIST shards the same at 50/255 on the epoch-4 weights
+one random pass per step), the authors' PGD as their code computes it (`evaluate.authors_pgd`; shards run
+since part 4), and for the seed-0 MNIST shards the same at 50/255 on the epoch-4 weights
 (the factor "4 vs 50 epochs"). Only then does it append all its rows at once (under a file lock,
 written to a temporary file and renamed), so an interrupted shard leaves no rows; a shard whose rows
 are present is skipped.
@@ -62,8 +70,8 @@ import torch
 from . import paths
 from .cache import CheckpointError, checkpoint_path, load_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .data import load_dataset
-from .evaluate import ATTACK_KINDS, AttackSpec, authors_rows, mean_then_sample, robust_accuracy
+from .data import always_dark_pixels, load_dataset
+from .evaluate import ATTACK_KINDS, AttackSpec, authors_pgd_rows, authors_rows, mean_then_sample, robust_accuracy
 from .models import eval_mode
 from .results import git_commit
 from .train import default_device, model_for, train
@@ -83,6 +91,10 @@ ABLATIONS = {
     "authors_1draw": dict(bottleneck="authors", train_samples=1),
 }
 VARIANTS |= ABLATIONS
+# Part 4: input scaling on our models, and the mechanism tests on the plain baseline (`dark_bias_lr` is
+# filled in per dataset by `Shard.config`).
+VARIANTS |= {"signed": dict(signed_input=True), "signed_init": dict(first_layer_init="signed"), "dark_bias_lr": {}}
+AUTHORS_BASELINE = dict(arch="authors_mlp", signed_input=True, double_softmax=True)  # their MLP.py
 AUTHORS_CAUSAL = dict(causal_variant="authors", causal_norm="smooth_l1", beta=0.2)  # their w_reg = 0.2
 CSV_COLUMNS = ["shard", "part", "method", "variant", "dataset", "seed", "epochs", "mode", "protocol", "attack",
                "kind", "eps_255", "steps", "eot", "loss", "accuracy", "n", "seconds", "train_seconds",
@@ -95,7 +107,7 @@ class Shard:
     variant: str
     dataset: str
     seed: int
-    part: str  # "1", "2", "3" or "extra"
+    part: str  # "1", "2", "3", "4" or "extra"
 
     @property
     def name(self) -> str:
@@ -105,6 +117,10 @@ class Shard:
         extra = dict(VARIANTS[self.variant])
         if self.variant == "authors" and self.method == "causalib":
             extra.update(AUTHORS_CAUSAL)
+        if self.variant == "authors" and self.method == "baseline":
+            extra = dict(AUTHORS_BASELINE)
+        if self.variant == "dark_bias_lr":
+            extra = dict(first_bias_lr_scale=float(1 + always_dark_pixels(self.dataset)))
         return TrainConfig(self.method, self.dataset, epochs=epochs, seed=self.seed, train_limit=train_limit,
                            **extra).resolved()
 
@@ -121,9 +137,24 @@ def all_shards() -> list[Shard]:
         if d == "mnist":
             out += [Shard("vib", "authors", "fashion_mnist", 0, "2"), Shard("causalib", "authors", "fashion_mnist", 0, "2")]
     out += [Shard("vib", v, "mnist", 0, "3") for v in ABLATIONS]
+    out += part4_shards()
     out += [Shard(m, "ours", d, s, "extra") for d in datasets for m in ("mixup", "rs", "ciiv", "at_fgsm", "at_pgd")
             for s in (0, 1, 2)]
     return out
+
+
+def part4_shards() -> list[Shard]:
+    """Part 4 in the order `run` takes it: the cheap, decisive baselines first (the authors' baseline,
+    ours with [-1, 1] inputs, the two mechanism tests), then VIB and CausalIB with [-1, 1] inputs."""
+    first = [Shard("baseline", "authors", "mnist", 0, "4"), Shard("baseline", "signed", "mnist", 0, "4"),
+             Shard("baseline", "signed_init", "mnist", 0, "4"), Shard("baseline", "dark_bias_lr", "mnist", 0, "4"),
+             Shard("baseline", "authors", "fashion_mnist", 0, "4"), Shard("baseline", "signed", "fashion_mnist", 0, "4")]
+    rest = [Shard(m, "signed", "mnist", 0, "4") for m in ("vib", "causalib")]
+    rest += [Shard("baseline", "authors", d, s, "4") for d in ("mnist", "fashion_mnist") for s in (1, 2)]
+    rest += [Shard("baseline", "signed", "mnist", s, "4") for s in (1, 2)]
+    rest += [Shard(m, "signed", "fashion_mnist", 0, "4") for m in ("vib", "causalib")]
+    rest += [Shard(m, "signed", "mnist", s, "4") for s in (1, 2) for m in ("vib", "causalib")]
+    return first + rest
 
 
 def shards_named(names: list[str]) -> list[Shard]:
@@ -147,11 +178,16 @@ def read_rows(csv: Path | None = None) -> pd.DataFrame:
     return _read_checked(Path(csv) if csv is not None else default_csv(), CSV_COLUMNS)
 
 
-def _read_checked(csv: Path, columns: list[str]) -> pd.DataFrame:
-    """`csv` (empty with `columns` when it does not exist yet); an error if it lacks any of `columns`."""
+def _read_checked(csv: Path, columns: list[str], raw: bool = False) -> pd.DataFrame:
+    """`csv` (empty with `columns` when it does not exist yet); an error if it lacks any of `columns`.
+    `raw`: every value as the text in the file (no type inference)."""
     if not csv.exists():
         return pd.DataFrame(columns=columns)
-    rows = pd.read_csv(csv)
+    try:
+        rows = pd.read_csv(csv, dtype=str, keep_default_na=False) if raw else pd.read_csv(csv)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise ValueError(f"{csv} cannot be read as a table ({type(err).__name__}: {err}): restore it with "
+                         f"`git checkout -- {csv}`, or delete it if nothing in it is committed.") from None
     missing = set(columns) - set(rows.columns)
     if missing:
         raise ValueError(f"{csv} lacks the columns {sorted(missing)}: it is not the table this command writes "
@@ -165,18 +201,27 @@ def done_shards(csv: Path | None = None) -> set[str]:
 
 def append_rows(rows: pd.DataFrame, csv: Path, columns: list[str] = CSV_COLUMNS,
                 key: tuple[str, ...] = ("shard",)) -> bool:
-    """Append one shard's `columns` of `rows` to `csv` under a lock, atomically (a temporary file renamed);
-    False (nothing written) if a row with the same `key` values (by default: that shard's) is already there."""
+    """Append one shard's `columns` of `rows` to `csv` under a lock, atomically (the old bytes and the new
+    lines written to a temporary file, renamed); rows already there are copied byte for byte, never
+    re-read and rewritten. False (nothing written) if a row with the same `key` values (by default: that
+    shard's) is already there."""
     csv.parent.mkdir(parents=True, exist_ok=True)
     with open(csv.with_name(csv.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        old = _read_checked(csv, columns)
+        old = _read_checked(csv, columns, raw=True)
         keys = list(key)
-        if set(map(tuple, rows[keys].astype(str).values)) & set(map(tuple, old[keys].astype(str).values)):
+        new = rows[columns]
+        if set(map(tuple, new[keys].astype(str).values)) & set(map(tuple, old[keys].values)):
             return False
-        table = pd.concat([old, rows[columns]], ignore_index=True) if len(old) else rows[columns]
+        if len(old) and list(old.columns) != list(columns):
+            raise ValueError(f"{csv} has the columns {list(old.columns)}, not {columns}: rows cannot be appended.")
+        head = csv.read_bytes() if csv.exists() else b""
+        if head and not head.endswith(b"\n"):
+            raise ValueError(f"{csv} ends in the middle of a line (a write was cut): restore it with "
+                             f"`git checkout -- {csv}` before appending.")
+        text = new.to_csv(index=False, header=not head, lineterminator="\n").encode()
         tmp = csv.with_name(csv.name + ".tmp")
-        table.to_csv(tmp, index=False)
+        tmp.write_bytes(head + text)
         tmp.replace(csv)
     return True
 
@@ -193,6 +238,7 @@ def evaluate_model(model, shard: Shard, test, eps_255=EPS_255) -> pd.DataFrame:
     frames = [mean_then_sample(model, test, eps, method=shard.method).assign(protocol="sound")]
     if model.stochastic:
         frames.append(authors_rows(model, test, eps, method=shard.method))
+    frames.append(authors_pgd_rows(model, test, eps, method=shard.method))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -206,8 +252,17 @@ def run_shard(shard: Shard, csv: Path | None = None, device: torch.device | str 
     device = torch.device(device) if device is not None else default_device()
     cfg = shard.config(epochs, train_limit)
     cache = Path(cache) if cache is not None else paths.cache_dir()
+    if test_limit is not None and test_limit < 1:
+        raise ValueError(f"test_limit must be at least 1 image (or None for all 10,000), got {test_limit}.")
     state = cache / "paper_settings" / f"{shard.name}-{cfg.key()}.state.pt"
-    state.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        state.parent.mkdir(parents=True, exist_ok=True)
+        checkpoint_path(cfg, cache).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"The checkpoint cache {cache} cannot be written ({err}): set CIB_CACHE_DIR to a writable "
+                         f"folder before training, so that the trained model is kept.") from None
+    for table, columns in ((csv, CSV_COLUMNS), (csv.with_name("scales.csv"), SCALE_COLUMNS)):
+        _read_checked(table, columns)  # a damaged table is found now, not after an hour of training
     with open(state.with_name(state.name + ".lock"), "w") as lock:
         try:  # one worker per shard: a second one skips it instead of training it twice
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -242,11 +297,15 @@ def _train_and_evaluate(shard: Shard, cfg: TrainConfig, csv: Path, device: torch
         finished=time.strftime("%Y-%m-%d %H:%M:%S"),
         mode=rows["mode"].str.replace(r"sample \(S=\d+\)", "sample", regex=True),
     )
-    if shard.method in ("vib", "causalib"):  # the noise it learned, while its weights are at hand
-        append_rows(noise_scales(result.model, shard, test, len(result.history)), csv.with_name("scales.csv"),
-                    SCALE_COLUMNS)
-    append_rows(rows, csv)
+    append_rows(rows, csv)  # the main rows first: a side table's failure never loses them
     state.unlink(missing_ok=True)
+    if shard.method in ("vib", "causalib"):  # the noise it learned, while its weights are at hand
+        try:
+            append_rows(noise_scales(result.model, shard, test, len(result.history)), csv.with_name("scales.csv"),
+                        SCALE_COLUMNS)
+        except (OSError, ValueError) as err:
+            print(f"{shard.name}: its rows are written, but scales.csv was not ({err}); "
+                  f"`python -m cibtools.paper_settings scales` adds it later.", file=sys.stderr, flush=True)
     print(f"{shard.name}: trained {result.train_seconds:.0f} s, evaluated {time.perf_counter() - start:.0f} s, "
           f"{len(rows)} rows -> {csv}", flush=True)
     return rows

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 from tqdm.auto import tqdm
 
 from . import attacks, losses
@@ -39,8 +40,37 @@ def model_for(cfg: TrainConfig) -> Classifier:
         sampler, mode, n_pred = GaussianNoise(cfg.rs_sigma), "sample", 16
     elif cfg.method == "ciiv":
         sampler, mode, n_pred = RetinotopicMask(cfg.ciiv_aug_weight, cfg.ciiv_inner), "sample", cfg.ciiv_loops
-    return build_model(cfg.arch, head, k=cfg.k or 256, input_sampler=sampler, predict_mode=mode,
-                       predict_samples=n_pred, authors=AUTHORS_BOTTLENECKS.get(cfg.bottleneck, AuthorsParts()))
+    model = build_model(cfg.arch, head, k=cfg.k or 256, input_sampler=sampler, predict_mode=mode,
+                        predict_samples=n_pred, authors=AUTHORS_BOTTLENECKS.get(cfg.bottleneck, AuthorsParts()),
+                        signed_input=cfg.signed_input)
+    if cfg.first_layer_init == "signed":
+        start_as_signed(first_linear(model))
+    return model
+
+
+def first_linear(model: Classifier) -> nn.Linear:
+    """The first Linear layer of the model's encoder (the one that sees the pixels)."""
+    for module in model.encoder.modules():
+        if isinstance(module, nn.Linear):
+            return module
+    raise ValueError("The model's encoder has no Linear layer.")
+
+
+@torch.no_grad()
+def start_as_signed(layer: nn.Linear) -> None:
+    """Make `layer` on [0, 1] inputs compute what it computed on x * 2 - 1: W' = 2W, b' = b - W 1."""
+    layer.bias.sub_(layer.weight.sum(1))
+    layer.weight.mul_(2.0)
+
+
+def parameter_groups(model: Classifier, cfg: TrainConfig) -> list[dict]:
+    """Adam's parameter groups: one, or with `first_bias_lr_scale` the first layer's bias in its own group
+    at lr x that scale."""
+    if cfg.first_bias_lr_scale is None:
+        return [{"params": list(model.parameters())}]
+    bias = first_linear(model).bias
+    rest = [p for p in model.parameters() if p is not bias]
+    return [{"params": rest}, {"params": [bias], "lr": cfg.lr * cfg.first_bias_lr_scale}]
 
 
 def training_loss(model: Classifier, cfg: TrainConfig, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -79,7 +109,8 @@ def training_loss(model: Classifier, cfg: TrainConfig, x: torch.Tensor, y: torch
     else:
         x_in = x
     logits = model.logits_deterministic(x_in)
-    total = F.cross_entropy(logits, y)
+    # the authors' MLP returns probabilities and trains nn.CrossEntropyLoss on them (a double softmax)
+    total = F.cross_entropy(logits.softmax(-1) if cfg.double_softmax else logits, y)
     return total, {"loss": total, "acc": (logits.argmax(-1) == y).float().mean()}
 
 
@@ -150,7 +181,7 @@ def train(
     if fast_gpu:
         model = model.to(memory_format=torch.channels_last)
         data = TensorData(data.images.contiguous(memory_format=torch.channels_last), data.labels, data.name, data.split)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(cfg.adam_beta1, 0.999), fused=device.type == "cuda")
+    opt = torch.optim.Adam(parameter_groups(model, cfg), lr=cfg.lr, betas=(cfg.adam_beta1, 0.999), fused=device.type == "cuda")
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=cfg.lr_decay) if cfg.lr_decay else None
     params = [p for p in model.parameters()]
     ema = [p.detach().clone() for p in params] if cfg.ema_decay else None
