@@ -1,0 +1,152 @@
+"""Part 4 of the verdict (issue 24): the authors' PGD as their code computes it, the authors' baseline,
+`signed_input` on every head, the two mechanism tests, and the part-4 shards on tiny configs."""
+import pandas as pd
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import cibtools as cb
+from cibtools import attacks, paper_settings as ps
+from cibtools.config import TrainConfig
+from cibtools.evaluate import AttackSpec, authors_pgd, robust_accuracy
+from cibtools.models import SignedInput, build_model
+from cibtools.train import first_linear, model_for, parameter_groups, training_loss
+
+
+class TwoPixels(nn.Module):
+    """Logits W x on two pixels: CE's input gradient has a constant sign, so every step is known."""
+    n_classes = 2
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.tensor([[1.0, -1.0], [-1.0, 1.0]]))
+
+    def forward(self, x):
+        return x.flatten(1) @ self.w.T
+
+
+def test_authors_pgd_matches_a_hand_computed_case():
+    # label 0: raising pixel 0 helps class 0, so the loss rises along s = (-1, +1).
+    # Pixel 0 starts at 0.02 (near the clip at 0), pixel 1 at 0.5; eps 0.1, step 0.03, 3 steps.
+    model, x, y, eps, step = TwoPixels(), torch.tensor([[0.02, 0.5]]), torch.tensor([0]), 0.1, 0.03
+    torch.manual_seed(5)
+    out = attacks.authors_pgd(model, x, y, eps, steps=3, step_size=step)
+    torch.manual_seed(5)
+    u = torch.empty_like(x).uniform_(-eps, eps)[0].tolist()  # the same random offset
+    s = (-1.0, 1.0)
+    expected = []
+    for i in range(2):  # their loop, by hand, one pixel at a time
+        x0, d = x[0, i].item() + u[i], 0.0
+        for _ in range(3):
+            a = min(max(x0 + d, 0.0), 1.0)
+            d = min(max(a + step * s[i] - x0, -eps), eps)
+        expected.append(min(max(x[0, i].item() + d, 0.0), 1.0))
+    assert out[0].tolist() == pytest.approx(expected, abs=1e-6)
+    # pixel 1: three free steps of 0.03 from the clean point, whatever the offset: 0.5 + 0.09
+    assert out[0, 1].item() == pytest.approx(0.59, abs=1e-6)
+    # the example is applied at the clean point, not at the random offset
+    assert (out - x).abs().max() <= eps + 1e-6
+
+
+def test_authors_pgd_differs_from_a_correct_pgd_with_the_same_steps():
+    torch.manual_seed(0)
+    model = build_model("mlp", "linear").eval()
+    x, y = torch.rand(16, 1, 28, 28), torch.randint(0, 10, (16,))
+    torch.manual_seed(1)
+    theirs = attacks.authors_pgd(model, x, y, 0.2, steps=5, step_size=0.05)
+    torch.manual_seed(1)
+    ours = attacks.pgd(model, x, y, 0.2, steps=5, step_size=0.05, loss="ce_on_softmax")
+    assert (theirs - x).abs().max() <= 0.2 + 1e-6 and theirs.min() >= 0 and theirs.max() <= 1
+    assert not torch.allclose(theirs, ours)
+
+
+def test_authors_pgd_spec_label_and_rows():
+    spec = authors_pgd(50 / 255)
+    assert spec.kind == "authors_pgd" and spec.steps == 40 and spec.step_size == 0.01
+    assert spec.label == "authors' PGD-40 (softmax-CE)"
+    torch.manual_seed(0)
+    model = build_model("mlp", "linear").eval()
+    data = cb.TensorData(torch.rand(8, 1, 28, 28), torch.randint(0, 10, (8,)), "mnist", "test")
+    row = robust_accuracy(model, data, [spec]).iloc[0]
+    assert row["attack"] == spec.label and row["n"] == 8
+
+
+def test_authors_baseline_is_their_mlp_with_a_double_softmax():
+    cfg = ps.shards_named(["baseline-authors-mnist-s0"])[0].config(epochs=1)
+    assert (cfg.arch, cfg.signed_input, cfg.double_softmax) == ("authors_mlp", True, True)
+    model = model_for(cfg)
+    shapes = [tuple(m.weight.shape) for m in model.modules() if isinstance(m, nn.Linear)]
+    assert shapes == [(1024, 784), (1024, 1024), (256, 1024), (10, 256)]
+    assert isinstance(model.encoder[0], SignedInput)
+    x, y = torch.rand(4, 1, 28, 28), torch.randint(0, 10, (4,))
+    loss, _ = training_loss(model, cfg, x, y)
+    assert loss.item() == pytest.approx(F.cross_entropy(model(x).softmax(-1), y).item(), rel=1e-6)
+    plain = TrainConfig("baseline", epochs=1)
+    loss_plain, _ = training_loss(model, plain, x, y)
+    assert loss_plain.item() == pytest.approx(F.cross_entropy(model(x), y).item(), rel=1e-6)
+
+
+@pytest.mark.parametrize("head", ["linear", "vib"])
+def test_signed_input_on_each_head_is_the_unit_model_on_2x_minus_1(head):
+    torch.manual_seed(0)
+    unit = build_model("mlp", head).eval()
+    torch.manual_seed(0)
+    signed = build_model("mlp", head, signed_input=True).eval()
+    assert isinstance(signed.encoder[0], SignedInput) and not isinstance(unit.encoder[0], SignedInput)
+    x = torch.rand(5, 1, 28, 28)
+    assert torch.allclose(signed(x), unit.logits_deterministic(x * 2 - 1), atol=1e-5)
+
+
+def test_signed_input_config_for_every_method_and_refused_with_the_authors_bottleneck():
+    for method in ("baseline", "vib", "causalib"):
+        model = model_for(TrainConfig(method, signed_input=True))
+        assert isinstance(model.encoder[0], SignedInput)
+    with pytest.raises(ValueError, match="signed_input"):
+        TrainConfig("vib", bottleneck="authors", signed_input=True)
+    with pytest.raises(ValueError, match="signed_input must be True or False"):
+        TrainConfig("baseline", signed_input="yes")
+
+
+def test_later_fields_at_their_defaults_keep_the_cache_keys():
+    # keys of configs cached before signed_input & co existed (computed at commit b2a52c1)
+    assert TrainConfig("baseline").key() == "5af27fb03eed599f"
+    assert TrainConfig("vib").key() == "6fb4a5296b2a858b"
+    assert TrainConfig("vib", bottleneck="authors", train_samples=12).key() == "83e3758c72342ae6"
+    assert TrainConfig("baseline", signed_input=True).key() != TrainConfig("baseline").key()
+
+
+def test_signed_init_starts_as_the_signed_models_function():
+    torch.manual_seed(0)
+    unit_start = model_for(TrainConfig("baseline", first_layer_init="signed")).eval()
+    torch.manual_seed(0)
+    signed = model_for(TrainConfig("baseline", signed_input=True)).eval()
+    x = torch.rand(6, 1, 28, 28)
+    assert torch.allclose(unit_start(x), signed(x), atol=1e-4)
+    assert not isinstance(unit_start.encoder[0], SignedInput)
+    with pytest.raises(ValueError, match="signed_input=False"):
+        TrainConfig("baseline", first_layer_init="signed", signed_input=True)
+
+
+def test_dark_bias_lr_puts_the_first_bias_in_its_own_group():
+    shard = ps.shards_named(["baseline-dark_bias_lr-mnist-s0"])[0]
+    cfg = shard.config(epochs=1)
+    assert cfg.first_bias_lr_scale == 1 + cb.data.always_dark_pixels("mnist") and cfg.first_bias_lr_scale > 1
+    model = model_for(cfg)
+    groups = parameter_groups(model, cfg)
+    assert groups[1]["params"][0] is first_linear(model).bias and groups[1]["lr"] == cfg.lr * cfg.first_bias_lr_scale
+    assert sum(len(g["params"]) for g in groups) == len(list(model.parameters()))
+
+
+def test_part4_shards_run_on_tiny_configs_with_the_authors_pgd(tmp_path):
+    names = [s.name for s in ps.part4_shards()]
+    assert names[:2] == ["baseline-authors-mnist-s0", "baseline-signed-mnist-s0"] and len(set(names)) == len(names)
+    for name in ("baseline-authors-mnist-s0", "vib-signed-mnist-s0"):
+        shard = ps.shards_named([name])[0]
+        rows = ps.run_shard(shard, csv=tmp_path / "t.csv", device="cpu", epochs=1, train_limit=100, test_limit=10,
+                            cache=tmp_path)
+        mine = rows[rows["protocol"] == "authors_pgd"]
+        assert sorted(mine["eps_255"]) == [8.0, 16.0, 50.0] and set(mine["attack"]) == {"authors' PGD-40 (softmax-CE)"}
+        assert (rows["part"] == "4").all() and (rows["device"] == "cpu").all()
+    assert ps.run_shard(shard, csv=tmp_path / "t.csv", device="cpu", epochs=1, train_limit=100, test_limit=10,
+                        cache=tmp_path) is None
