@@ -150,3 +150,43 @@ def test_part4_shards_run_on_tiny_configs_with_the_authors_pgd(tmp_path):
         assert (rows["part"] == "4").all() and (rows["device"] == "cpu").all()
     assert ps.run_shard(shard, csv=tmp_path / "t.csv", device="cpu", epochs=1, train_limit=100, test_limit=10,
                         cache=tmp_path) is None
+
+
+def _rows(spec):
+    """Synthetic 50-epoch rows: (method, variant, seed, protocol, mode, kind, attack, eps, accuracy)."""
+    cols = ["method", "variant", "seed", "protocol", "mode", "kind", "attack", "eps_255", "accuracy"]
+    return pd.DataFrame(spec, columns=cols).assign(dataset="mnist", epochs=50)
+
+
+def test_closest_to_paper_picks_the_nearest_combination_and_its_autoattack():
+    from cibtools import reproduction as R
+    rows = _rows([
+        ("vib", "ours", 0, "sound", "mean", "fgsm", "FGSM", 50, 1.0),
+        ("vib", "authors", 0, "sound", "mean", "fgsm", "FGSM", 50, 60.0),
+        ("vib", "authors", 0, "authors_pgd", "sample", "authors_pgd", "authors' PGD-40", 50, 40.0),
+        ("vib", "authors", 0, "sound", "mean", "pgd", "PGD-20", 50, 20.0),
+        ("vib", "authors", 0, "sound", "mean", "pgd", "PGD-20", 16, 41.84),  # another budget: never a candidate
+    ])
+    strong = pd.DataFrame({"shard": ["vib-authors-mnist-s0"] * 2, "kind": ["autoattack"] * 2,
+                           "eps_255": [50.0, 50.0], "n": [1000, 10000], "accuracy": [0.5, 0.02]})
+    table = R.closest_to_paper(rows, strong, methods=("vib",), datasets=("mnist",)).set_index("column")
+    assert table.loc["FGSM", "ours"] == 60.0 and table.loc["FGSM", "distance"] == pytest.approx(60.0 - 66.06)
+    assert "authors' PGD-40" in table.loc["PGD-20", "closest"] and table.loc["PGD-20", "ours"] == 40.0
+    assert table.loc["PGD-20", "AA 50"] == 0.02  # on the most images
+    assert "clean" not in table.index  # no clean rows given: no clean line
+
+
+def test_scaling_table_pairs_only_seeds_both_scalings_have():
+    from cibtools import reproduction as R
+    rows = _rows([
+        ("baseline", "ours", 0, "sound", "deterministic", "pgd", "PGD-20", 16, 20.0),
+        ("baseline", "ours", 1, "sound", "deterministic", "pgd", "PGD-20", 16, 30.0),
+        ("baseline", "signed", 0, "sound", "deterministic", "pgd", "PGD-20", 16, 70.0),
+        ("baseline", "ours", 0, "sound", "deterministic", "clean", "clean", 0, 98.0),
+        ("baseline", "signed", 0, "sound", "deterministic", "clean", "clean", 0, 98.5),
+    ])
+    table = R.scaling_table(rows).set_index("variant")
+    assert table.loc["ours", "PGD-20 16"] == 20.0 and table.loc["ours", "seeds"] == 1  # seed 1 has no partner
+    assert table.loc["signed", "inputs"] == "[-1, 1]"
+    (line,) = R.scaling_lines(table.reset_index())
+    assert "20.0% with inputs in [0, 1], 70.0% in [-1, 1] (+50.0 points)" in line

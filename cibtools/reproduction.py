@@ -1,0 +1,120 @@
+"""Part 4 of the verdict, read from the paper-settings rows: the input scaling on every model, and the
+paper's Table 1 row by row with the combination of ours that comes closest to each number.
+
+A *combination* is one way of producing a number: the model variant (`paper_settings.VARIANTS`: ours, the
+authors' bottleneck or baseline, [-1, 1] inputs, ...), the protocol (`sound`, the authors' evaluation
+`authors`, or their PGD as their code computes it, `authors_pgd`), the prediction mode and the attack.
+These tables only report what the rows say; the conclusion is written from them, whatever they show.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import paper
+from .config import METHOD_LABELS
+
+PAPER_COLUMNS = ("clean", "FGSM", "PGD-20")
+# How each variant changes the model, in words (variants not listed are named as they are).
+VARIANT_WORDS = {
+    "ours": "ours", "authors": "the authors' model", "alemi": "ours, Alemi's optimiser",
+    "signed": "ours, inputs in [-1, 1]", "signed_init": "ours, [0, 1] inputs, first layer started as the [-1, 1] one",
+    "dark_bias_lr": "ours, first-layer bias lr x (1 + always-dark pixels)",
+    "authors_unit_input": "the authors' model, inputs in [0, 1]",
+    "authors_linear_heads": "the authors' model, one Linear per head",
+    "authors_softplus_sigma": "the authors' model, softplus std", "authors_1draw": "the authors' model, 1 draw",
+}
+# The variant pairs that differ only in the input scaling: (inputs in [0, 1], inputs in [-1, 1]).
+SCALING_PAIRS = (("ours", "signed"), ("authors_unit_input", "authors"))
+SCALING_COLUMNS = ["dataset", "method", "variant", "inputs", "seeds", "clean", "PGD-20 8", "PGD-20 16", "PGD-20 50",
+                   "AA 16"]
+CLOSEST_COLUMNS = ["dataset", "method", "column", "paper", "closest", "ours", "distance", "seeds", "AA 50"]
+
+
+def paper_column(kind: str) -> str | None:
+    """The Table 1 column an attack kind stands in for (every PGD, the authors' included, for `PGD-20`)."""
+    return {"clean": "clean", "fgsm": "FGSM", "pgd": "PGD-20", "authors_pgd": "PGD-20"}.get(kind)
+
+
+def describe(variant: str, protocol: str, mode: str, attack: str) -> str:
+    """One combination in words, e.g. "the authors' model, authors_pgd, sample, authors' PGD-40 (softmax-CE)"."""
+    return f"{VARIANT_WORDS.get(variant, variant)}; {protocol} protocol; {mode} prediction; {attack}"
+
+
+def _autoattack(strong: pd.DataFrame | None, shard: str, eps_255: float) -> float:
+    """AutoAttack's accuracy on `shard` at `eps_255` on the most images it was run on (nan when not run)."""
+    if strong is None or not len(strong):
+        return np.nan
+    aa = strong[(strong["shard"] == shard) & (strong["kind"] == "autoattack")
+                & np.isclose(strong["eps_255"].astype(float), eps_255)]
+    return float(aa.sort_values("n")["accuracy"].iloc[-1]) if len(aa) else np.nan
+
+
+def closest_to_paper(rows: pd.DataFrame, strong: pd.DataFrame | None = None, eps_255: float = 50,
+                     methods: tuple[str, ...] = ("baseline", "vib", "causalib"),
+                     datasets: tuple[str, ...] = ("mnist", "fashion_mnist")) -> pd.DataFrame:
+    """For each of the paper's Table 1 numbers (clean, FGSM, PGD-20 at `eps_255`) of `methods` on `datasets`:
+    the combination of 50-epoch rows (mean over its seeds) closest to it, our number, the distance in points
+    (ours - paper), the seeds behind it, and what AutoAttack at the same budget leaves of that combination's
+    seed-0 model (`strong` rows; nan where it was not run)."""
+    sel = rows[(rows["epochs"] == 50) & ((rows["kind"] == "clean") | np.isclose(rows["eps_255"], eps_255))]
+    sel = sel.assign(column=sel["kind"].map(paper_column)).dropna(subset=["column"])
+    out = []
+    for d in datasets:
+        for m in methods:
+            mine = sel[(sel["dataset"] == d) & (sel["method"] == m)]
+            means = (mine.groupby(["column", "variant", "protocol", "mode", "attack"])
+                     .agg(ours=("accuracy", "mean"), seeds=("seed", "nunique")).reset_index())
+            for column in PAPER_COLUMNS:
+                target = paper.TABLE1[d][m][column][0]
+                cand = means[means["column"] == column]
+                if not len(cand):
+                    continue
+                best = cand.loc[(cand["ours"] - target).abs().idxmin()]
+                out.append({"dataset": d, "method": m, "column": column, "paper": target,
+                            "closest": describe(best["variant"], best["protocol"], best["mode"], best["attack"]),
+                            "ours": float(best["ours"]), "distance": float(best["ours"] - target),
+                            "seeds": int(best["seeds"]),
+                            "AA 50": np.nan if column == "clean" else
+                            _autoattack(strong, f"{m}-{best['variant']}-{d}-s0", eps_255)})
+    return pd.DataFrame(out, columns=CLOSEST_COLUMNS)
+
+
+def scaling_table(rows: pd.DataFrame, strong: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every model that was trained both with inputs in [0, 1] and in [-1, 1] (`SCALING_PAIRS`), 50 epochs,
+    the `mean` (or deterministic) prediction under the sound protocol: clean and PGD-20 at 8, 16 and 50/255
+    (means over the seeds both scalings have), and AutoAttack at 16/255 on seed 0 (nan where not run)."""
+    sel = rows[(rows["epochs"] == 50) & (rows["protocol"] == "sound") & rows["mode"].isin(["mean", "deterministic"])
+               & rows["kind"].isin(["clean", "pgd"])]
+    out = []
+    for (d, m), g in sel.groupby(["dataset", "method"], sort=False):
+        for unit, signed in SCALING_PAIRS:
+            seeds = set(g[g["variant"] == unit]["seed"]) & set(g[g["variant"] == signed]["seed"])
+            if not seeds:
+                continue
+            for variant, inputs in ((unit, "[0, 1]"), (signed, "[-1, 1]")):
+                v = g[(g["variant"] == variant) & g["seed"].isin(seeds)]
+                row = {"dataset": d, "method": m, "variant": variant, "inputs": inputs, "seeds": len(seeds),
+                       "clean": v[v["kind"] == "clean"]["accuracy"].mean(),
+                       "AA 16": _autoattack(strong, f"{m}-{variant}-{d}-s0", 16)}
+                for e in (8, 16, 50):
+                    row[f"PGD-20 {e}"] = v[(v["kind"] == "pgd") & np.isclose(v["eps_255"], e)]["accuracy"].mean()
+                out.append(row)
+    return pd.DataFrame(out, columns=SCALING_COLUMNS)
+
+
+def scaling_lines(table: pd.DataFrame) -> list[str]:
+    """In words, per model and dataset: what rescaling the inputs to [-1, 1] changes at 16/255 (PGD-20 and,
+    where run, AutoAttack), whatever the sign of the change."""
+    lines = []
+    for (d, m, pair), g in table.assign(pair=table["variant"].map(
+            {u: i for i, (u, s) in enumerate(SCALING_PAIRS)} | {s: i for i, (u, s) in enumerate(SCALING_PAIRS)})
+    ).groupby(["dataset", "method", "pair"], sort=False):
+        unit, signed = g[g["inputs"] == "[0, 1]"].iloc[0], g[g["inputs"] == "[-1, 1]"].iloc[0]
+        text = (f"{METHOD_LABELS[m]} on {d} ({VARIANT_WORDS.get(signed['variant'], signed['variant'])}, "
+                f"{int(signed['seeds'])} seed(s)): PGD-20 at 16/255 {unit['PGD-20 16']:.1f}% with inputs in [0, 1], "
+                f"{signed['PGD-20 16']:.1f}% in [-1, 1] ({signed['PGD-20 16'] - unit['PGD-20 16']:+.1f} points)")
+        if not (np.isnan(unit["AA 16"]) and np.isnan(signed["AA 16"])):
+            text += f"; AutoAttack at 16/255 {unit['AA 16']:.1f}% and {signed['AA 16']:.1f}%"
+        lines.append(text + ".")
+    return lines
