@@ -102,6 +102,9 @@ def input_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str
     x = x.detach().requires_grad_(True)
     if eot == 1:
         total = attack_loss(model(x), y, loss).sum()
+    elif hasattr(model, "eot_logits"):  # a Classifier draws the k passes where its randomness is
+        logits = model.eot_logits(x, eot)
+        total = attack_loss(logits.reshape(-1, logits.shape[-1]), y.repeat(eot), loss).sum() / eot
     else:
         reps = x.unsqueeze(0).expand(eot, *x.shape).reshape(-1, *x.shape[1:])
         total = attack_loss(model(reps), y.repeat(eot), loss).sum() / eot

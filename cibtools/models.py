@@ -277,6 +277,20 @@ class Classifier(nn.Module):
         h = self.encoder(xs.reshape(-1, *x.shape[1:]))
         return h.reshape(n, x.shape[0], -1), self.head(h).reshape(n, x.shape[0], -1), r
 
+    def eot_logits(self, x: torch.Tensor, k: int) -> torch.Tensor:
+        """k independent draws of the current prediction's logits, (k, B, C), for EOT gradients. For a
+        bottleneck in `sample` mode the only random part is the code z = mu + sigma * eps: the encoder runs
+        once and the k x S codes are drawn at the bottleneck (the same law as k full passes, at a fraction
+        of the cost). Otherwise the batch passes k times."""
+        if not (self.is_random and self.input_sampler is None and isinstance(self.head, GaussianBottleneck)):
+            reps = x.unsqueeze(0).expand(k, *x.shape).reshape(-1, *x.shape[1:])
+            return self(reps).view(k, x.shape[0], -1)
+        self.check_input(x)
+        mu, sigma = self.head.stats(self.encoder(x))
+        # the codes of k copies of the batch, drawn as k full passes would draw them (same random numbers)
+        logits = self.head.decode(self.head.sample(mu.repeat(k, 1), sigma.repeat(k, 1), self.predict_samples))
+        return self.head.combine_samples(logits).view(k, x.shape[0], -1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.check_input(x)
         if self.predict_mode == "mean" or not self.stochastic:

@@ -143,12 +143,12 @@ def test_part4_shards_run_on_tiny_configs_with_the_authors_pgd(tmp_path):
     assert names[:2] == ["baseline-authors-mnist-s0", "baseline-signed-mnist-s0"] and len(set(names)) == len(names)
     for name in ("baseline-authors-mnist-s0", "vib-signed-mnist-s0"):
         shard = ps.shards_named([name])[0]
-        rows = ps.run_shard(shard, csv=tmp_path / "t.csv", device="cpu", epochs=1, train_limit=100, test_limit=10,
+        rows = ps.run_shard(shard, rows_dir=tmp_path / "rows", device="cpu", epochs=1, train_limit=100, test_limit=10,
                             cache=tmp_path)
         mine = rows[rows["protocol"] == "authors_pgd"]
         assert sorted(mine["eps_255"]) == [8.0, 16.0, 50.0] and set(mine["attack"]) == {"authors' PGD-40 (softmax-CE)"}
         assert (rows["part"] == "4").all() and (rows["device"] == "cpu").all()
-    assert ps.run_shard(shard, csv=tmp_path / "t.csv", device="cpu", epochs=1, train_limit=100, test_limit=10,
+    assert ps.run_shard(shard, rows_dir=tmp_path / "rows", device="cpu", epochs=1, train_limit=100, test_limit=10,
                         cache=tmp_path) is None
 
 
@@ -190,3 +190,22 @@ def test_scaling_table_pairs_only_seeds_both_scalings_have():
     assert table.loc["signed", "inputs"] == "[-1, 1]"
     (line,) = R.scaling_lines(table.reset_index())
     assert "20.0% with inputs in [0, 1], 70.0% in [-1, 1] (+50.0 points)" in line
+
+
+@pytest.mark.parametrize("head", ["vib", "authors"])
+def test_eot_at_the_bottleneck_gives_the_gradient_of_k_full_passes(head):
+    # issue 25: the encoder runs once and the k x S codes are drawn at the bottleneck; with the same seed
+    # the gradient equals that of the batch repeated k times through the whole model
+    torch.manual_seed(0)
+    model = build_model("mlp", head).eval()
+    x, y = torch.rand(6, 1, 28, 28), torch.randint(0, 10, (6,))
+    with model.prediction("sample", 5):
+        torch.manual_seed(7)
+        fast = attacks.input_gradient(model, x, y, "ce", eot=4)
+        xx = x.clone().requires_grad_(True)
+        torch.manual_seed(7)
+        reps = xx.unsqueeze(0).expand(4, *x.shape).reshape(-1, *x.shape[1:])
+        (slow,) = torch.autograd.grad(F.cross_entropy(model(reps), y.repeat(4), reduction="sum") / 4, xx)
+    assert torch.allclose(fast, slow, rtol=1e-4, atol=1e-7)
+    det = build_model("mlp", "linear").eval()  # a deterministic model: k passes are one pass repeated
+    assert torch.allclose(det.eot_logits(x, 3), det(x).expand(3, -1, -1), atol=1e-6)

@@ -1,0 +1,102 @@
+"""Speed ratios measured inside one run, interleaved A/B (not tests): `python benchmarks/bench_ratios.py`.
+
+- `eot`: one EOT-4 input gradient of a VIB in `sample` mode (S = 12) on 125 images (the batch `craft_all`
+  gives an EOT-4 attack), with the k passes drawn at the bottleneck (`Classifier.eot_logits`, the default)
+  against the batch repeated k times through the whole model (what attacks did before);
+- `adam`: one VIB training step at batch 100 with `torch.optim.Adam(fused=True)` against the default
+  per-parameter loop.
+Each pair is timed alternately `--rounds` times; the table gives the min and median of new / old.
+Writes `benchmarks/ratios-<device>.json` (git-ignored).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+import cibtools
+from cibtools import attacks
+from cibtools.config import TrainConfig
+from cibtools.results import git_commit
+from cibtools.train import model_for, training_loss
+
+
+def interleaved(a, b, rounds: int, device: torch.device) -> dict:
+    """Times of a() and b() taken alternately; min and median of b / a."""
+    ta, tb = [], []
+    for _ in range(rounds):
+        for fn, out in ((a, ta), (b, tb)):
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            fn()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            out.append(time.perf_counter() - start)
+    ratios = [y / x for x, y in zip(ta, tb)]
+    return {"old_ms_median": 1e3 * statistics.median(ta), "new_ms_median": 1e3 * statistics.median(tb),
+            "new_over_old_min": min(ratios), "new_over_old_median": statistics.median(ratios)}
+
+
+def eot_pair(device: torch.device, k: int = 4, images: int = 125):
+    torch.manual_seed(0)
+    model = model_for(TrainConfig("vib")).to(device).eval()
+    x, y = torch.rand(images, 1, 28, 28, device=device), torch.randint(0, 10, (images,), device=device)
+
+    def full_passes() -> None:  # the batch repeated k times through encoder and bottleneck
+        xx = x.detach().requires_grad_(True)
+        reps = xx.unsqueeze(0).expand(k, *x.shape).reshape(-1, *x.shape[1:])
+        torch.autograd.grad(F.cross_entropy(model(reps), y.repeat(k), reduction="sum") / k, xx)
+
+    def at_bottleneck() -> None:
+        attacks.input_gradient(model, x, y, "ce", eot=k)
+
+    model.predict_mode = "sample"  # benchmark only: the model is private to this function
+    return full_passes, at_bottleneck
+
+
+def adam_pair(device: torch.device):
+    cfg = TrainConfig("vib").resolved()
+    x, y = torch.rand(100, 1, 28, 28, device=device), torch.randint(0, 10, (100,), device=device)
+    steps = []
+    for fused in (False, True):
+        torch.manual_seed(0)
+        model = model_for(cfg).to(device).train()
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=fused)
+
+        def step(model=model, opt=opt) -> None:
+            loss, _ = training_loss(model, cfg, x, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        steps.append(step)
+    return steps[0], steps[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--rounds", type=int, default=30, help="interleaved A/B rounds per pair")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = cibtools.default_device()
+    out: dict = {"device": str(device), "threads": torch.get_num_threads(), "torch": torch.__version__,
+                 "machine": platform.processor() or platform.machine(), "commit": git_commit()}
+    for name, make in (("eot4_gradient", eot_pair), ("adam_fused_step", adam_pair)):
+        old, new = make(device)
+        old(), new()  # warm-up
+        out[name] = interleaved(old, new, args.rounds, device)
+    path = Path(__file__).parent / f"ratios-{device.type}.json"
+    path.write_text(json.dumps(out, indent=2))
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
