@@ -209,3 +209,15 @@ def test_eot_at_the_bottleneck_gives_the_gradient_of_k_full_passes(head):
     assert torch.allclose(fast, slow, rtol=1e-4, atol=1e-7)
     det = build_model("mlp", "linear").eval()  # a deterministic model: k passes are one pass repeated
     assert torch.allclose(det.eot_logits(x, 3), det(x).expand(3, -1, -1), atol=1e-6)
+
+
+def test_mechanism_lines_say_what_each_test_rules_in_or_out():
+    from cibtools import reproduction as R
+    spec = [("baseline", v, 0, "sound", "deterministic", "pgd", "PGD-20", 16, acc)
+            for v, acc in (("ours", 20.0), ("signed", 80.0), ("signed_init", 25.0), ("dark_bias_lr", 70.0))]
+    table = R.mechanism_table(_rows(spec))
+    assert list(table["variant"]) == ["ours", "signed", "signed_init", "dark_bias_lr"]
+    start, bias = R.mechanism_lines(table)
+    assert "8% of the gap: it is not the main mechanism" in start
+    assert "83% of the gap: it carries most of the effect" in bias
+    assert R.mechanism_lines(table[table["variant"] != "signed"]) == []
