@@ -20,7 +20,7 @@ from .config import METHOD_LABELS, METHODS, PAPER_EPS, TrainConfig
 from .data import DataError, TensorData, load_dataset
 from .evaluate import AttackSpec, robust_accuracy
 from . import lesson
-from .profiles import settings
+from .lesson import settings
 from .train import TrainResult, default_device, train
 
 __version__ = "0.1.0"

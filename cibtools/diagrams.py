@@ -1,23 +1,15 @@
-"""The static diagrams of the lessons, drawn with matplotlib: one job, the pictures that notebooks embed as
-committed images instead of drawing them in code cells. Notebook 00 shows `figures/00_pipeline.png`, the
-paper's Figure 1 redrawn by `pipeline_figure()`; regenerate it with
-
-    python -m cibtools.diagrams            # refuses to overwrite the committed image
-    python -m cibtools.diagrams --force    # after changing the drawing
+"""The static diagrams of the lessons, drawn with matplotlib: one job, the pictures that are not plots of
+results. Notebook 00 draws the paper's Figure 1 with one call, `pipeline_figure()`, so the picture appears
+wherever the notebook runs (JupyterLab, Colab, the rendered site) without a file to find; the runner
+publishes it as `figures/00_pipeline.png` like every other figure.
 """
 from __future__ import annotations
-
-import argparse
-import sys
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from . import plotting  # noqa: F401  (the project's matplotlib style and resolution)
-from .paths import REPO_ROOT
 
-PIPELINE_PNG = REPO_ROOT / "figures" / "00_pipeline.png"
 COLORS = {"data": "#e8e8e8", "net": "#cfe2f3", "ib": "#fce5cd", "causal": "#f4cccc", "loss": "#d9ead3"}
 
 
@@ -80,19 +72,3 @@ def pipeline_figure() -> plt.Figure:
                  "in the bottleneck", fontsize=12)
     return fig
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Redraw figures/00_pipeline.png (notebook 00's diagram).")
-    parser.add_argument("--force", action="store_true", help="overwrite the committed image")
-    parser.add_argument("--out", type=Path, default=PIPELINE_PNG, help="where to write (default: %(default)s)")
-    args = parser.parse_args(argv)
-    if args.out.exists() and not args.force:
-        print(f"{args.out} exists (figures/ is committed): pass --force to overwrite it, or --out elsewhere.", file=sys.stderr)
-        return 1
-    pipeline_figure().savefig(args.out, bbox_inches="tight")
-    print(f"wrote {args.out}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,8 @@
-"""The opening of a lesson notebook in one call: the profile's numbers, the device, the first seed and
-the test images that the lesson attacks.
+"""The opening of a lesson notebook: the profile's numbers (`settings`, which notebooks call as
+`cibtools.settings`, and which says in one line when a run's numbers are not results), or in one call the
+numbers, the device, the first seed and the test images that the lesson attacks.
 
+    P = cibtools.settings(profile)
     L = cibtools.lesson.start(profile, "mnist", limit="attack_limit")
     L.settings.epochs, L.device, L.seed, L.test
 """
@@ -11,10 +13,22 @@ from dataclasses import dataclass
 import torch
 
 from .data import TensorData, load_dataset
-from .profiles import Profile, settings
+from . import profiles
+from .profiles import Profile
 from .train import default_device
 
 LIMITS = ("test_limit", "attack_limit")
+NOT_RESULTS = ("profile=smoke: a check that this notebook runs ({epochs} epoch(s) on {train} training images, small "
+               "test subsets); its numbers, tables and figures are not results. Profiles 'quick' and 'paper' give results.")
+
+
+def settings(profile: str | None = None, **overrides) -> Profile:
+    """`profiles.settings(profile, **overrides)` for a lesson: at `smoke` it first prints one line saying that the
+    run's numbers are not results (every notebook opens with this call or with `start`)."""
+    P = profiles.settings(profile, **overrides)
+    if P.name == "smoke":
+        print(NOT_RESULTS.format(epochs=P.epochs, train=P.train_limit))
+    return P
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,16 @@
-"""Figures of the result tables: one style, the figures laid out from tables (Fig. 4, the paper-settings
-sweep), and saving to the profile's figures folder."""
+"""Figures of the result tables: one style, the figures laid out from tables (Table 1 beside the paper,
+the ablation grid, Fig. 4, the paper-settings sweep with AutoAttack), and saving to the profile's figures
+folder. Every bar carries its value, so a zero bar reads "0.0" instead of looking missing."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 
+from matplotlib.legend_handler import HandlerTuple
+from matplotlib.patches import Patch
+
+from .config import METHOD_LABELS, PAPER_EPS
 from .paths import output_dir
 
 plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 130, "axes.grid": True, "grid.alpha": 0.3,
@@ -17,11 +21,10 @@ METHOD_COLORS = {
 }
 
 
-def save_figure(fig: plt.Figure, name: str, profile: str) -> Path:
-    """Save `fig` as `<name>.png` in the figures folder of `profile` and return the path."""
-    path = output_dir("figures", profile) / f"{name}.png"
-    fig.savefig(path, bbox_inches="tight")
-    return path
+def save_figure(fig: plt.Figure, name: str, profile: str) -> None:
+    """Save `fig` as `<name>.png` in the figures folder of `profile` (`paths.output_dir`). Returns nothing, so a
+    figure cell that ends with this call shows the figure and no return value above it."""
+    fig.savefig(output_dir("figures", profile) / f"{name}.png", bbox_inches="tight")
 
 
 def widgets():
@@ -38,34 +41,144 @@ def widgets():
     return ipywidgets
 
 
-def paper_settings_figure(table, eps_255=(8, 16, 50)):
-    """Accuracy against eps at the paper's settings (mean +- sd over seeds; `verdict.paper_settings_table`),
-    mean (or deterministic) prediction, one panel per dataset and attack, one line style per variant, the
-    paper's mean +- sd at 50/255 as open squares."""
+def label_bars(ax, bars, values, fmt: str = "{:.1f}", fontsize: float = 7, rotation: float = 90) -> None:
+    """Write each bar's value above it (a zero bar reads "0.0"; a missing value writes nothing)."""
+    for bar, v in zip(bars, values):
+        if v is None or v != v:  # NaN: no bar to label
+            continue
+        ax.annotate(fmt.format(v), (bar.get_x() + bar.get_width() / 2, bar.get_height()), xytext=(0, 2),
+                    textcoords="offset points", ha="center", va="bottom", fontsize=fontsize, rotation=rotation)
+
+
+def beside_paper_figure(joined, attack: str = "PGD-20", ours_label: str = "ours"):
+    """Table 1's `attack` column as bars, one panel per dataset of `joined` (`reporting.beside_paper` of
+    `summarise_seeds`): ours (one colour per method, +- std over seeds) beside the paper's (hatched), every bar
+    labelled with its value. VIB and CausalIB rows name their prediction mode."""
+    sub_all = joined[joined["attack"] == attack]
+    datasets = list(dict.fromkeys(sub_all["dataset"]))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(6.5 * len(datasets), 4.2), squeeze=False)
+    for ax, d in zip(axes[0], datasets):
+        sub = sub_all[sub_all["dataset"] == d].reset_index(drop=True)
+        labels = [f"{METHOD_LABELS[m]}\n({'sample' if mode.startswith('sample') else mode})" if m in ("vib", "causalib")
+                  else METHOD_LABELS[m] for m, mode in zip(sub["method"], sub["mode"])]
+        x = list(range(len(sub)))
+        colors = [METHOD_COLORS[m] for m in sub["method"]]
+        ours = ax.bar([i - 0.2 for i in x], sub["ours_mean"], 0.4, yerr=sub["ours_std"].fillna(0), color=colors,
+                      error_kw={"lw": 0.8, "capsize": 2})
+        theirs = ax.bar([i + 0.2 for i in x], sub["paper_mean"], 0.4, color="white", edgecolor="black", hatch="//")
+        label_bars(ax, ours, sub["ours_mean"])
+        label_bars(ax, theirs, sub["paper_mean"])
+        ax.set_xticks(x, labels, rotation=45, ha="right", fontsize=8)
+        eps = PAPER_EPS.get(d)
+        ax.set(title=f"{d}: {attack}" + (f" at eps = {round(eps * 255)}/255" if eps else ""), ylabel="accuracy (%)",
+               ylim=(0, 110))
+        swatches = tuple(Patch(color=c) for c in dict.fromkeys(colors))  # the legend shows every colour of the bars
+        ax.legend([swatches, Patch(facecolor="white", edgecolor="black", hatch="//")],
+                  [f"{ours_label}, colour by method", "paper"], handler_map={tuple: HandlerTuple(ndivide=None, pad=0)},
+                  fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def ablation_heatmap_figure(ours_grid, paper_grid, ours_label: str = "ours", attack: str = "PGD-20",
+                            dataset: str = "MNIST", eps_255: int = 50):
+    """The alpha x beta grids of `ablation.grids`: ours (left) and the paper's (right, blank where it reports no
+    value), each cell annotated. A grid whose every value rounds to 0.0 says so in its title, so an all-dark
+    panel cannot be read as a drawing error."""
+    import seaborn as sns
+
+    fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.1))
+    for ax, data, name in zip(axes, (ours_grid, paper_grid), (ours_label, "paper")):
+        values = data.astype(float)
+        sns.heatmap(values, annot=True, fmt=".1f", vmin=0, vmax=100, cmap="viridis", ax=ax,
+                    cbar_kws={"label": f"{attack} accuracy (%)"})
+        title = f"{name}: {dataset}, {attack} at eps = {eps_255}/255"
+        shown = values.stack().dropna()
+        if len(shown) and (shown.round(1) == 0).all():
+            title += f"\nevery cell is 0.0%: no setting of this grid resists {attack}"
+        ax.set(title=title, xlabel="beta (causal weight)", ylabel="alpha (IB weight)")
+        ax.grid(False)
+        ax.invert_yaxis()
+    fig.tight_layout()
+    return fig
+
+
+VARIANT_STYLES = {"ours": "-", "authors": ":", "alemi": "-."}
+
+
+def _variant_label(method: str, variant: str) -> str:
+    from .verdict import VARIANT_LABELS, WITHOUT
+
+    extra = VARIANT_LABELS.get(variant)
+    if extra is None:
+        extra = f" (authors', {WITHOUT[variant]})" if variant in WITHOUT else f" ({variant})"
+    return METHOD_LABELS.get(method, method) + extra
+
+
+def _autoattack_points(strong):
+    """The AutoAttack rows of `strong` (`paper_settings.run_strong`), one per shard and eps, each on the most
+    images it ran on."""
+    aa = strong[strong["kind"] == "autoattack"]
+    return aa.sort_values("n", kind="stable").drop_duplicates(["shard", "eps_255"], keep="last")
+
+
+def _value_labels(ax, xs, ys, colors, gap: float = 4.5) -> None:
+    """Each point's value to its right, moved up where labels at the same x would overlap."""
+    points = sorted(zip(xs, ys, colors), key=lambda p: (p[0], p[1]))
+    last = {}
+    for x, y, c in points:
+        at = max(y, last.get(x, -1e9) + gap)
+        last[x] = at
+        ax.annotate(f"{y:.1f}", (x, y), xytext=(x + 1.5, at), textcoords="data", fontsize=7, va="center", color=c)
+
+
+def paper_settings_figure(table, strong=None, eps_255=(8, 16, 50)):
+    """Accuracy against eps at the paper's settings, one row of panels per dataset: FGSM and PGD-20 (mean +- sd
+    over seeds of `verdict.paper_settings_table`, mean or deterministic prediction, the paper's mean +- sd at 50/255
+    as open squares) and, beside them, AutoAttack for every model that `strong` (`paper_settings.run_strong` rows)
+    has AutoAttack rows for, each point labelled with its value. Colour: method; line style: model variant."""
     datasets = list(dict.fromkeys(table["dataset"]))
-    attacks = ["FGSM", "PGD-20"]
-    fig, axes = plt.subplots(len(datasets), 2, figsize=(11, 3.6 * len(datasets)), squeeze=False, sharey=True)
+    aa = _autoattack_points(strong) if strong is not None and len(strong) else None
+    fig, axes = plt.subplots(len(datasets), 3, figsize=(16, 3.9 * len(datasets)), squeeze=False, sharey=True)
     for row, d in zip(axes, datasets):
-        for ax, attack in zip(row, attacks):
-            sub = table[(table["dataset"] == d) & (table["attack"] == attack)]
+        for ax, attack in zip(row, ["FGSM", "PGD-20"]):
+            sub = table[(table["dataset"] == d) & (table["attack"] == attack) & (table["mode"] != "sample")]
             drawn = set()  # the paper's square once per method
-            for (m, variant, mode), g in sub.groupby(["method", "variant", "mode"], sort=False):
+            for (m, variant), g in sub.groupby(["method", "variant"], sort=False):
                 g = g.sort_values("eps_255")
-                style = {"ours": "-", "authors": ":", "alemi": "-."}.get(variant, "-")
-                if mode == "sample":
-                    continue  # the figure shows the mean (or deterministic) prediction; the table has both
-                label = g["label"].iloc[0]
-                ax.errorbar(g["eps_255"], g["ours_mean"], yerr=g["ours_sd"].fillna(0), fmt="o" + style, capsize=3,
-                            color=METHOD_COLORS.get(m, "k"), label=label, alpha=0.9)
+                ax.errorbar(g["eps_255"], g["ours_mean"], yerr=g["ours_sd"].fillna(0), fmt="o",
+                            ls=VARIANT_STYLES.get(variant, "--"), capsize=3, color=METHOD_COLORS.get(m, "k"),
+                            label=_variant_label(m, variant), alpha=0.9)
                 paper_row = g[g["eps_255"] == 50].dropna(subset=["paper_mean"])
                 if len(paper_row) and m not in drawn:
                     drawn.add(m)
                     ax.errorbar([52], paper_row["paper_mean"].iloc[:1], yerr=paper_row["paper_sd"].iloc[:1], fmt="s",
                                 mfc="white", capsize=3, color=METHOD_COLORS.get(m, "k"))
-            ax.set(title=f"{d}: {attack} (open squares: the paper at 50/255)", xlabel="eps (x 1/255)",
-                   xticks=list(eps_255), ylim=(-2, 100))
-            ax.set_ylabel("accuracy (%)")
-        row[0].legend(fontsize=7)
+            ax.set(xlabel="eps (x 1/255)", xticks=list(eps_255), ylim=(-2, 102))
+            ax.set_title(f"{d}: {attack}\n(mean +- sd over seeds; open squares: the paper)", fontsize=9.5)
+        ax = row[2]
+        mine = aa[aa["dataset"] == d] if aa is not None else None
+        if mine is None or mine.empty:
+            ax.text(0.5, 0.5, "no AutoAttack rows for this dataset", ha="center", va="center", transform=ax.transAxes)
+        else:
+            for (shard, m, variant), g in mine.groupby(["shard", "method", "variant"], sort=False):
+                g = g.sort_values("eps_255")
+                ax.plot(g["eps_255"], g["accuracy"], marker="D", ls=VARIANT_STYLES.get(variant, "--"),
+                        color=METHOD_COLORS.get(m, "k"), label=_variant_label(m, variant))
+            _value_labels(ax, mine["eps_255"], mine["accuracy"], [METHOD_COLORS.get(m, "k") for m in mine["method"]])
+            counts = " or ".join(f"{n:,}" for n in sorted(set(mine["n"].astype(int))))
+            ax.set_title(f"{d}: AutoAttack\n(seed 0, first {counts} test images)", fontsize=9.5)
+        ax.set(xlabel="eps (x 1/255)", xticks=list(eps_255), xlim=(eps_255[0] - 3, eps_255[-1] + 8), ylim=(-2, 102))
+        row[0].set_ylabel("accuracy (%)")
+        handles, names = {}, []
+        for a in row:
+            for h, n in zip(*a.get_legend_handles_labels()):
+                if n not in handles:
+                    handles[n] = h
+                    names.append(n)
+        row[2].legend([handles[n] for n in names], names, fontsize=7.5, loc="upper left", bbox_to_anchor=(1.02, 1))
+    fig.suptitle("The paper's settings (50 epochs, mean prediction): where AutoAttack (right) leaves about 0%, "
+                 "the accuracy that FGSM and PGD-20 leave is what they fail to find, not robustness", fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -1,5 +1,6 @@
-"""The ipywidgets controls of notebooks 01, 02 and 07 render as controls in JupyterLab and redraw their
-figure when moved; the rendered site opens. Screenshots go to runs/browser/."""
+"""Notebooks in JupyterLab as a student opens them: every image of 00, 01, 02 and 07 loads (before and after
+"Run All"), the ipywidgets controls of 01, 02 and 07 render as controls and redraw their figure when moved,
+and the rendered site opens with its images. Screenshots go to runs/browser/."""
 import time
 
 import pytest
@@ -46,6 +47,40 @@ def _run_all(page, timeout_s: float = 420) -> None:
     raise AssertionError(f"cells still running after {timeout_s} s")
 
 
+IMAGES = "document.querySelectorAll('.jp-Notebook img, .jp-Cell img')"
+
+
+def _images_loaded(page, where: str) -> int:
+    """Wait until every <img> of the page has finished loading, fail naming any that did not load (natural
+    width 0: a 404, a path outside the served folder, a broken data URI); return how many there are."""
+    page.wait_for_function(f"() => [...{IMAGES}].every(i => i.complete)", timeout=60_000)
+    broken = page.evaluate(f"() => [...{IMAGES}].filter(i => !(i.naturalWidth > 0))"
+                           ".map(i => (i.getAttribute('alt') || '') + ' <' + (i.getAttribute('src') || '').slice(0, 80) + '>')")
+    assert not broken, f"{where}: images that did not load: {broken}"
+    return page.evaluate(f"() => {IMAGES}.length")
+
+
+def _open(browser, lab, notebook):
+    base, token, _ = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    stem = notebook.split(".")[0]
+    page.goto(f"{base}/lab/workspaces/{stem}/tree/{notebook}?reset&token={token}")  # only this notebook open
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=120_000)
+    page.locator(".jp-StatusBar-Widget", has_text="Idle").first.wait_for(timeout=120_000)  # the kernel is up
+    _images_loaded(page, f"{notebook} as opened")
+    return page
+
+
+def test_overview_images_load(lab, browser):
+    page = _open(browser, lab, "00-overview.ipynb")
+    _run_all(page)
+    assert _images_loaded(page, "00-overview.ipynb after Run All") >= 1, "00 should show the pipeline diagram"
+    figure = page.locator(".jp-OutputArea-output img").first
+    figure.scroll_into_view_if_needed()
+    figure.screenshot(path=str(SHOTS / "00-pipeline.png"))
+    page.close()
+
+
 def _figure_after(control):
     """The PNG shown in the output area that holds `control` (the figure it redraws)."""
     area = control.locator("xpath=ancestor::div[contains(@class,'jp-OutputArea')][1]")
@@ -56,13 +91,10 @@ def _figure_after(control):
 
 @pytest.mark.parametrize("notebook", list(CONTROLS))
 def test_widget_renders_and_redraws(lab, browser, notebook):
-    base, token, _ = lab
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
     stem = notebook.split(".")[0]
-    page.goto(f"{base}/lab/workspaces/{stem}/tree/{notebook}?reset&token={token}")  # only this notebook open
-    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=120_000)
-    page.locator(".jp-StatusBar-Widget", has_text="Idle").first.wait_for(timeout=120_000)  # the kernel is up
+    page = _open(browser, lab, notebook)
     _run_all(page)
+    _images_loaded(page, f"{notebook} after Run All")
     text = "\n".join(page.locator(".jp-OutputArea").all_inner_texts())
     assert "Error displaying widget" not in text and "Traceback" not in text
     assert "No slider here" not in text and "No sliders here" not in text  # the live path, not the headless one
@@ -101,5 +133,6 @@ def test_site_index_and_page_open(browser, tmp_path):
     link.click()
     page.wait_for_load_state()
     assert page.locator(".jp-Notebook, .jp-Cell").first.is_visible()
+    assert _images_loaded(page, "the rendered 00") >= 1, "the rendered 00 should show the pipeline diagram"
     page.screenshot(path=str(SHOTS / "site-00.png"))
     page.close()
