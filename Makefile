@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PROFILE ?= quick
 
-.PHONY: env reproduce test test-browser site set-repository benchmark lab clean-runs
+.PHONY: env reproduce test test-browser site student set-repository benchmark lab clean-runs
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -35,6 +35,12 @@ test-browser: env
 # The executed notebooks of the last run (runs/$(PROFILE)/) as HTML with an index: site/index.html
 site: env
 	$(PY) -m cibtools.site --profile $(PROFILE)
+
+# The student edition: every notebook as nbgrader releases it (solutions and hidden tests removed, outputs
+# cleared, checker cells locked) in student/notebooks/, git-ignored; TEACHING.md says how to hand it out.
+student: env
+	$(PY) -c "import nbgrader" 2>/dev/null || $(PY) -m pip install -q -e ".[instructor]"
+	$(PY) -m cibtools.edition student
 
 # Where the repository is hosted (owner/name on GitHub): rewrites every Colab badge and install cell
 set-repository: env

@@ -1,9 +1,14 @@
-"""The exercises of notebooks 01-08, one job: checking a student's answer. Each gets a verdict and a hint,
+"""The exercises of notebooks 01-10, one job: checking a student's answer. Each gets a verdict and a hint,
 never a traceback, and never the solution.
 
 A checker compares the answer with a reference computed by `cibtools` (so the solution is never
 printed) and returns a `Verdict`, which is truthy when the answer is right; common slips get their own
-hint. The exercises' data (the scalar toy of 01, the SCMs and candidate instruments of 02) live here too.
+hint, and an answer still left as `...` (or a function whose body is still empty) is "not answered yet".
+Hints point at the step, never at the result. The exercises' data (the scalar toy of 01, the SCMs and
+candidate instruments of 02) live here too.
+
+For autograding (nbgrader), each checker cell holds a hidden test `check_...(answer).require()`, which
+raises `AssertionError` with the verdict's message unless the answer is right (see TEACHING.md).
 """
 from __future__ import annotations
 
@@ -22,15 +27,26 @@ class Verdict:
 
     ok: bool
     message: str
+    answered: bool = True
 
     def __bool__(self) -> bool:
         return self.ok
 
     def __repr__(self) -> str:
-        return ("Correct: " if self.ok else "Not yet: ") + self.message
+        return ("Correct: " if self.ok else "Not yet: " if self.answered else "Not answered yet: ") + self.message
 
     def _repr_markdown_(self) -> str:  # how Jupyter shows it
-        return ("✅ **Correct.** " if self.ok else "❌ **Not yet.** ") + self.message
+        head = "✅ **Correct.** " if self.ok else "❌ **Not yet.** " if self.answered else "✏️ **Not answered yet.** "
+        return head + self.message
+
+    def require(self) -> None:
+        """Raise AssertionError with the message unless the answer is right (the autograder's test)."""
+        if not self.ok:
+            raise AssertionError(repr(self))
+
+
+def _unanswered(message: str) -> Verdict:
+    return Verdict(False, message, answered=False)
 
 
 def _as_array(value: Any) -> np.ndarray | None:
@@ -46,7 +62,7 @@ def check_value(answer: Any, expected: Any, hint: str, rtol: float = 1e-2, atol:
                 what: str = "your answer") -> Verdict:
     """Whether a numeric `answer` (number, array or tensor) matches `expected` within tolerance."""
     if answer is None or answer is Ellipsis:
-        return Verdict(False, f"{what} is still empty: replace the `...` with your answer. Hint: {hint}")
+        return _unanswered(f"{what} is still empty: replace the `...` with your answer. Hint: {hint}")
     got, want = _as_array(answer), _as_array(expected)
     if got is None:
         return Verdict(False, f"{what} should be a number or an array, not {type(answer).__name__}. Hint: {hint}")
@@ -71,10 +87,13 @@ def check_function(student: Callable, reference: Callable, cases: Iterable[tuple
         try:
             got = student(*args)
         except NotImplementedError:
-            return Verdict(False, f"the function is not written yet (it raises NotImplementedError). Hint: {hint}")
+            return _unanswered(f"the function is not written yet (it raises NotImplementedError). Hint: {hint}")
         except Exception as error:  # noqa: BLE001 - any error in student code becomes a hint
             return Verdict(False, f"your function raised {type(error).__name__}: {error} (test case {number}). "
                                   f"Hint: {hint}")
+        if got is None or got is Ellipsis:
+            return _unanswered(f"the function is not written yet: it returns nothing (None) on test case {number}, "
+                               f"so the result is still empty. Hint: {hint}")
         verdict = check_value(got, reference(*args), hint, rtol=rtol, atol=atol,
                               what=f"the result on test case {number}")
         if not verdict:
@@ -151,9 +170,8 @@ def check_kl_divergence(student: Callable) -> Verdict:
 def check_mutual_information(answer: Any) -> Verdict:
     """01, exercise 2: I(Z;X) in nats for the scalar toy `SCALAR_TOY` (a number)."""
     t, want = SCALAR_TOY, _scalar_toy().i_zx()
-    hint = ("I(Z;X) = h(Z) - h(Z|X). Given X, Z is Gaussian with the encoder's noise variance; "
-            "unconditionally Var(Z) = a^2 sigma_x^2 + sigma_e^2. The entropy of N(m, v) is "
-            "1/2 log(2 pi e v); use the natural log (nats).")
+    hint = ("I(Z;X) = h(Z) - h(Z|X), and both are entropies of Gaussians, so you need two variances: that of Z "
+            "once X is known, and that of Z itself (a sum of independent parts). Use the natural log (nats).")
     return _slip(answer, [
         (want / math.log(2.0), f"that is the right value in bits: the notebook works in nats (natural log). Hint: {hint}"),
         (2 * want, f"your answer is twice the mutual information: check the factor 1/2. Hint: {hint}"),
@@ -236,7 +254,7 @@ def check_instrument_choice(answer: Any) -> Verdict:
     """02, exercise 3: which candidate of `instrument_candidates` is a valid instrument? Its letter."""
     hint = "a valid instrument moves x, is independent of s, and reaches y only through x (try scm.instrument_checks)."
     if answer is None or answer is Ellipsis:
-        return Verdict(False, f"your answer is still empty: replace the `...` with a letter. Hint: {hint}")
+        return _unanswered(f"your answer is still empty: replace the `...` with a letter. Hint: {hint}")
     if isinstance(answer, (list, tuple, set)):
         if len(answer) != 1:
             return Verdict(False, f"exactly one candidate is valid; you named {len(answer)}. Hint: {hint}")
@@ -253,8 +271,8 @@ def check_instrument_choice(answer: Any) -> Verdict:
 # --- 03-08 (references computed here or by cibtools; never printed) ----------------------------------------
 def check_training_steps(answer: Any) -> Verdict:
     """03, exercise 1: optimiser steps of one paper-settings model (60k images, batch 100, 50 epochs)."""
-    return check_value(answer, 60000 // 100 * 50, "one step per batch; how many batches of 100 in 60,000 "
-                       "images, and how many epochs?", rtol=0, atol=0.5, what="your number of steps")
+    return check_value(answer, 60000 // 100 * 50, "Adam takes one step per batch, and every epoch sees every "
+                       "training image once.", rtol=0, atol=0.5, what="your number of steps")
 
 
 def check_vib_loss(student: Callable) -> Verdict:
@@ -269,16 +287,16 @@ def check_vib_loss(student: Callable) -> Verdict:
         cases.append((torch.randn(s, b, 10, generator=g), torch.randint(0, 10, (b,), generator=g),
                       torch.randn(b, k, generator=g), torch.rand(b, k, generator=g) + 0.1, alpha))
     return check_function(student, lambda *a: vib_loss(*a)[0], cases,
-                          "cross-entropy averaged over the S draws and the batch, plus alpha times the batch mean "
-                          "of 1/2 sum_k (mu^2 + sigma^2 - 1 - 2 log sigma).")
+                          "every one of the S x B predictions is scored against its image's label; the KL is the one "
+                          "of 01's exercise 1, summed over the K code dimensions, then averaged over the batch.")
 
 
 def check_standard_error(student: Callable) -> Verdict:
     """04, exercise 1: `student(accuracy_percent, n)` -> standard error of an accuracy, in points."""
     return check_function(student, lambda p, n: 100 * np.sqrt(p / 100 * (1 - p / 100) / n),
                           [(50.0, 1000), (97.2, 5000), (0.5, 10000), (100.0, 200)],
-                          "each image is a Bernoulli trial; the sd of a mean of n of them is sqrt(p (1 - p) / n), "
-                          "and the answer is in percentage points.")
+                          "an accuracy is the mean of n Bernoulli trials: what is the variance of one trial, and "
+                          "of a mean of n independent ones? p arrives in %, and the answer is in percentage points.")
 
 
 def check_significant_gap(answer: Any) -> Verdict:
@@ -304,8 +322,8 @@ def check_pairwise_l2(student: Callable) -> Verdict:
     g = torch.Generator().manual_seed(1)
     cases = [(torch.randn(n, b, d, generator=g),) for n, b, d in ((2, 3, 4), (5, 1, 10), (12, 4, 10))]
     return check_function(student, lambda w: pairwise_spread(w, "l2", "sum"), cases,
-                          "broadcast w[:, None] - w[None, :] to all (n, n) pairs, take the L2 norm over the last "
-                          "axis, sum over both pair axes, then average over the batch.", rtol=1e-3)
+                          "one broadcast can give all n x n differences at once (the i = j terms are zero, so "
+                          "they need no mask); the norm runs over the classes, the mean over the batch.", rtol=1e-3)
 
 
 def check_projection(student: Callable) -> Verdict:
@@ -320,12 +338,14 @@ def check_projection(student: Callable) -> Verdict:
         x = torch.rand(4, 1, 5, 5, generator=g)
         cases.append((x + 0.8 * torch.randn(4, 1, 5, 5, generator=g), x, eps))
     return check_function(student, lambda a, x, e: _project(a, x, e, "linf"), cases,
-                          "clamp the perturbation x_adv - x to [-eps, eps], add it back to x, then clamp to [0, 1].")
+                          "two constraints hold pixel by pixel: within eps of x, and inside [0, 1]. Projecting onto "
+                          "a box is clipping; which of the two must come last for the result to be an image?")
 
 
 def check_grey_budget(answer: Any) -> Verdict:
     """06, exercise 2: the smallest eps (in /255) whose ball around every image in [0, 1] holds the grey 0.5."""
-    return check_value(answer, 127.5, "the worst case is a pixel at 0 or at 1: how far is it from 0.5?",
+    return check_value(answer, 127.5, "in the L-inf ball each pixel moves on its own: which pixel values of an "
+                       "image are furthest from grey?",
                        rtol=0, atol=0.51, what="your eps (in /255)")
 
 
@@ -334,7 +354,8 @@ def check_median_eps(student: Callable) -> Verdict:
     where images never flipped are marked `inf` and count as larger than any budget."""
     arrays = [np.array([3.0, 9.0, np.inf, 12.0, 5.0]), np.array([np.inf, 1.0, 2.0]), np.array([7.0, 2.0, 4.0, 8.0])]
     return check_function(student, lambda e: float(np.median(np.sort(e))), [(a,) for a in arrays],
-                          "np.median over all images; an inf (never flipped) sorts last and can itself be the median.",
+                          "a never-flipped image still counts as one image, with a budget above all others; what "
+                          "should the median be when half or more were never flipped?",
                           rtol=1e-6)
 
 
@@ -343,8 +364,9 @@ def check_sign_test(student: Callable) -> Verdict:
     from .minimal_eps import sign_test
 
     return check_function(student, sign_test, [(10, 2), (50, 50), (0, 7), (30, 12)],
-                          "under the null each non-tied pair is a fair coin: double the binomial tail "
-                          "P(K <= min(wins, losses)) with n = wins + losses and p = 1/2, capped at 1.", rtol=1e-6)
+                          "under the null each non-tied pair is a fair coin flip: the p-value is the chance of a "
+                          "split at least as uneven as the one seen, in either direction; it is never above 1.",
+                          rtol=1e-6)
 
 
 def check_pooled_accuracy(student: Callable) -> Verdict:
@@ -352,7 +374,8 @@ def check_pooled_accuracy(student: Callable) -> Verdict:
     rng = np.random.default_rng(4)
     cases = [(rng.random((a, n)) < p,) for a, n, p in ((3, 50, 0.7), (1, 20, 0.5), (5, 200, 0.9))]
     return check_function(student, lambda c: 100.0 * np.asarray(c).all(axis=0).mean(), cases,
-                          "an image counts as robust only if every attack left it correct: all over the attack axis.",
+                          "an image counts as robust only if every attack left it correct: reduce over the attacks "
+                          "first, then take the share of images, in %.",
                           rtol=1e-9)
 
 
@@ -361,5 +384,5 @@ def check_double_softmax(answer: Any) -> Verdict:
     among 10 (the other 1% spread evenly): the loss the authors' attack climbs."""
     p = np.array([0.99] + [0.01 / 9] * 9)
     expected = -np.log(np.exp(p[0]) / np.exp(p).sum())
-    return check_value(answer, expected, "treat the probabilities as logits: softmax them again and take -log of "
-                       "the true class's share.", rtol=1e-3, what="your loss")
+    return check_value(answer, expected, "nn.CrossEntropyLoss applies a softmax to whatever it is given, here to "
+                       "numbers between 0 and 1.", rtol=1e-3, what="your loss")

@@ -25,18 +25,30 @@ INSTALL_MARK = "# Colab (or any machine without cibtools)"
 BADGE_MARK = ("[![Open In Colab]", "*Open in Colab:")
 README_START, README_END = "<!-- colab:start -->", "<!-- colab:end -->"
 
+# The install cell, the same in every notebook. On a machine without cibtools (Colab) it clones the repository
+# and pip-installs it with its runtime dependencies only (pyproject's `dependencies`, no extras); their ranges
+# let Colab's preinstalled torch and ipywidgets stand. Running it again after a failure is safe: an unfinished
+# clone (`<target>.partial`) is removed, a finished one reused. CIB_CLONE_SOURCE (another clone address or a
+# local path) and CIB_CLONE_DIR (where to clone) exist for tests and mirrors; they reach git as arguments of
+# an argument list (after `--`), never a shell.
 INSTALL_CELL = '''# Colab (or any machine without cibtools): clone the repository and install it; a no-op when cibtools imports.
 REPOSITORY = "{repo}"  # owner/name on GitHub, written by `make set-repository REPO=owner/name`
 try:
     import cibtools
-except ImportError:
-    import subprocess, sys
-    if not REPOSITORY:
+except ImportError:  # safe to run again after a failure: an unfinished clone is removed, a finished one reused
+    import os, shutil, subprocess, sys
+    source = os.environ.get("CIB_CLONE_SOURCE") or (REPOSITORY and f"https://github.com/{{REPOSITORY}}")
+    if not source:
         raise RuntimeError("cibtools is not installed and this copy names no repository: in a clone, run "
                            "`make set-repository REPO=owner/name` (README, 'Colab'), or `pip install -e .`.")
-    subprocess.run(["git", "clone", "-q", "--depth", "1", f"https://github.com/{{REPOSITORY}}", "/content/causalib"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/causalib"], check=True)
-    sys.path.insert(0, "/content/causalib")  # data/ (MNIST, FashionMNIST) comes with the clone
+    target = os.environ.get("CIB_CLONE_DIR", "/content/causalib")
+    if not os.path.isdir(os.path.join(target, ".git")):
+        shutil.rmtree(target + ".partial", ignore_errors=True)
+        subprocess.run(["git", "clone", "-q", "--depth", "1", "--", source, target + ".partial"], check=True)
+        os.rename(target + ".partial", target)
+    # the lessons' own dependencies only: Colab's torch and ipywidgets already satisfy them and stay as they are
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", target], check=True)
+    sys.path.insert(0, target)  # data/ (MNIST, FashionMNIST) comes with the clone
     import cibtools'''
 
 

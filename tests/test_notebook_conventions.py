@@ -40,14 +40,17 @@ def test_set_repository_rewrites_every_place(tmp_path, monkeypatch):
     assert any("05-ablations" in p for p in repository.problems())
 
 
+def _grading(cell) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
 @pytest.mark.parametrize("book", [b for b in BOOKS if "01" <= b.name[:2] <= "08"], ids=lambda b: b.name[:2])
 def test_lessons_01_to_08_end_with_checked_exercises(book):
     cells = _cells(book)
     start = next(i for i, c in enumerate(cells)
                  if c.cell_type == "markdown" and re.search(r"^## (\d+\. )?Exercises", c.source, re.M))
     rest = cells[start:]
-    checked = [c for c in rest if c.cell_type == "code" and "exercises.check_" in c.source
-               and "solution" not in c.metadata.get("tags", [])]
+    checked = [c for c in rest if c.cell_type == "code" and _grading(c).get("grade") and "exercises.check_" in c.source]
     assert 2 <= len(checked) <= 3, f"{book.name}: {len(checked)} checked exercises"
     assert any("Open question" in c.source for c in rest if c.cell_type == "markdown")
 
@@ -62,22 +65,38 @@ def _bound_names(source: str) -> set[str]:
     return names
 
 
+_CHECK_CELL = re.compile(r"### BEGIN HIDDEN TESTS\n(exercises\.check_\w+\(.*\))\.require\(\)\n### END HIDDEN TESTS\n(.*)\Z")
+
+
 @pytest.mark.parametrize("book", BOOKS, ids=lambda b: b.name[:2])
 def test_one_convention_for_solutions(book):
-    cells = _cells(book)
-    students = set()
-    for c in cells:
-        tags = c.metadata.get("tags", [])
-        assert not set(tags) - {"parameters", "solution"}, f"unknown cell tag in {book.name}: {tags}"
-        if c.cell_type == "code" and "solution" not in tags:
-            students |= _bound_names(c.source)
-    for c in cells:
-        if "solution" in c.metadata.get("tags", []):
-            assert c.metadata.get("jupyter", {}).get("source_hidden") is True, "solution cells are hidden"
-            bound = _bound_names(c.source)
-            assert any(n.startswith("reference_") for n in bound), c.source[:80]
-            clobbered = {n for n in bound & students if not n.startswith("reference_")}
-            assert not clobbered, f"a solution cell in {book.name} overwrites the student's {sorted(clobbered)}"
+    """nbgrader's: an answer cell holds its solution between `### BEGIN SOLUTION` and `### END SOLUTION`
+    (cibtools.edition replaces it for the student edition), and the checker cell after it repeats the check
+    as a hidden autograder test. No hidden cells, no `reference_*` copies."""
+    ids = []
+    for i, c in enumerate(_cells(book)):
+        where = f"{book.name} cell {i}"
+        assert not set(c.metadata.get("tags", [])) - {"parameters"}, f"unknown cell tag in {where}"
+        assert not c.metadata.get("jupyter", {}).get("source_hidden"), f"{where} is hidden: JupyterLab shows its first line"
+        marks = c.source.count("### BEGIN SOLUTION"), c.source.count("### END SOLUTION")
+        grading = _grading(c)
+        if grading:
+            ids.append(grading["grade_id"])
+        if c.cell_type == "code":
+            assert not any(n.startswith("reference_") for n in _bound_names(c.source)), where
+        if grading.get("solution") and c.cell_type == "code":
+            assert marks == (1, 1), f"{where}: an answer cell needs one solution region"
+            outside = re.sub(r"### BEGIN SOLUTION.*?### END SOLUTION", "pass", c.source, flags=re.S)
+            answers = {n for n in _bound_names(outside) if n.startswith("my_") or n == "valid_instrument"}
+            assert answers, f"{where}: the answer cell names no my_* answer outside its solution"
+            assert not grading.get("grade") and not grading.get("locked"), where
+        elif grading.get("grade") and c.cell_type == "code":
+            match = _CHECK_CELL.match(c.source)
+            assert match and match.group(1) == match.group(2), f"{where}: a checker cell is `<hidden test>` + the check"
+            assert grading.get("locked") and grading.get("points", 0) > 0, where
+        else:
+            assert marks == (0, 0) or grading.get("solution"), f"{where}: a solution region outside an answer cell"
+    assert len(ids) == len(set(ids)), f"{book.name}: repeated nbgrader grade ids"
 
 
 LESSON_FUNCTIONS = {"fgsm_from_scratch", "pgd_from_scratch"}  # 06 writes the attacks out, on purpose
