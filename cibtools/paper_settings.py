@@ -1,5 +1,5 @@
 """Table 1 at the paper's own settings (50 epochs, batch 100, seeds 0-2, all 10,000 test images), in
-resumable shards whose rows go to `results/paper_settings/table1.csv`.
+resumable shards, each of which writes its rows to a file of its own under `results/paper_settings/`.
 
 A shard is one trained model, `<method>-<variant>-<dataset>-s<seed>`:
 - `ours`: our models (Alemi et al.'s bottleneck, Adam lr 1e-4), Baseline / VIB (alpha 0.01) /
@@ -28,9 +28,23 @@ PGD-20 in the model's `mean` (or deterministic) prediction; for VIB/CausalIB als
 with EOT-4 gradients, the authors' protocol (FGSM and PGD-40 step 0.01 on CE of the probabilities,
 one random pass per step), the authors' PGD as their code computes it (`evaluate.authors_pgd`; shards run
 since part 4), and for the seed-0 MNIST shards the same at 50/255 on the epoch-4 weights
-(the factor "4 vs 50 epochs"). Only then does it append all its rows at once (under a file lock,
-written to a temporary file and renamed), so an interrupted shard leaves no rows; a shard whose rows
-are present is skipped.
+(the factor "4 vs 50 epochs"). Only then does it write its rows, all at once, so an interrupted shard
+leaves no rows; a shard whose rows are present is skipped. Every file it would write, and the cache, is
+checked before it trains.
+
+Rows: one file per writer, none shared, none ever rewritten (`cibtools.rows`: a temporary name, then a
+link to the final name, which fails if the file is there), so workers on a cluster file system that
+ignores locks cannot cut or double a row:
+    results/paper_settings/shards/<shard>.csv          every row of one finished shard
+    results/paper_settings/strong/<shard>--<tag>.csv   the rows of one `strong` call (tag: from their keys)
+    results/paper_settings/scales/<shard>.csv          the noise scales of one VIB-type shard
+`read_rows`, `read_strong`, `read_scales` (and `status`, notebook 10, `verdict`) read these files and refuse,
+naming the file and line, an empty or cut file, a row with missing fields, a row naming another shard than
+its file, and a row present twice. The shared `table1.csv`, `strong.csv` and `scales.csv` of before are
+gone (their rows were moved without changing a character; `tests/data/paper_settings_before/` keeps the
+old files, and a test compares every value): `view table1` prints the combined table, generated from
+the files and sorted by when each was written, and a rows folder that still holds an old shared file is
+refused until `import-rows` has moved its rows (idempotent; a shard present with other rows is refused).
 
     python -m cibtools.paper_settings status             # what is done, what is left
     python -m cibtools.paper_settings run                # every missing shard, in order
@@ -38,6 +52,8 @@ are present is skipped.
     python -m cibtools.paper_settings strong vib-authors-mnist-s0  # stronger attacks on a robust-looking one
     python -m cibtools.paper_settings strong vib-ours-mnist-s0 --eps-255 16 --kinds autoattack  # one, elsewhere
     python -m cibtools.paper_settings scales             # the noise scale each finished VIB-type model learned
+    python -m cibtools.paper_settings view table1 > t.csv  # all shards' rows as one table (or strong, scales)
+    python -m cibtools.paper_settings import-rows old/table1.csv --strong old/strong.csv --scales old/scales.csv
     # a cluster runs shards side by side, e.g. a Slurm job array over the shard indices:
     sbatch --array=0-26 --wrap 'python -m cibtools.paper_settings run --index $SLURM_ARRAY_TASK_ID'
 
@@ -68,6 +84,7 @@ import pandas as pd
 import torch
 
 from . import paths
+from . import rows as rows_store
 from .cache import CheckpointError, checkpoint_path, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import always_dark_pixels, load_dataset
@@ -167,63 +184,53 @@ def shards_named(names: list[str]) -> list[Shard]:
     return [by_name[n] for n in names]
 
 
-def default_csv() -> Path:
-    """`results/paper_settings/table1.csv` (env `CIB_PAPER_SETTINGS_CSV` moves it)."""
-    value = os.environ.get("CIB_PAPER_SETTINGS_CSV")
-    return Path(value) if value else paths.REPO_ROOT / "results" / "paper_settings" / "table1.csv"
+def default_dir() -> Path:
+    """`results/paper_settings/`, the folder of the rows files (env `CIB_PAPER_SETTINGS_DIR` moves it)."""
+    value = os.environ.get("CIB_PAPER_SETTINGS_DIR")
+    return Path(value) if value else paths.REPO_ROOT / "results" / "paper_settings"
 
 
-def read_rows(csv: Path | None = None) -> pd.DataFrame:
-    """The committed rows (an empty frame with the columns when the file does not exist yet)."""
-    return _read_checked(Path(csv) if csv is not None else default_csv(), CSV_COLUMNS)
+TABLE1 = rows_store.Table("table1", "shards", tuple(CSV_COLUMNS), key=("shard", "epochs", "mode", "protocol", "attack",
+                                                                       "eps_255"),
+                          numbers={"seed": int, "epochs": int, "eps_255": float, "steps": int, "eot": int,
+                                   "accuracy": float, "n": int, "seconds": float, "train_seconds": float,
+                                   "threads": int})
+STRONG_COLUMNS = ["shard", "method", "variant", "dataset", "seed", "epochs", "mode", "attack", "kind", "loss", "eps_255",
+                  "steps", "restarts", "accuracy", "n", "seconds", "device", "device_name", "threads", "commit", "finished"]
+STRONG = rows_store.Table("strong", "strong", tuple(STRONG_COLUMNS), key=("shard", "attack", "eps_255", "n"),
+                          numbers={"seed": int, "epochs": int, "eps_255": float, "steps": int, "restarts": int,
+                                   "accuracy": float, "n": int, "seconds": float, "threads": int}, per_file="call")
+SCALE_COLUMNS = ["shard", "method", "variant", "dataset", "seed", "epochs", "n", "sigma_mean", "sigma_median",
+                 "mu_sd", "snr", "device", "commit", "finished"]
+SCALES = rows_store.Table("scales", "scales", tuple(SCALE_COLUMNS), key=("shard",),
+                          numbers={"seed": int, "epochs": int, "n": int, "sigma_mean": float, "sigma_median": float,
+                                   "mu_sd": float, "snr": float})
+TABLES = {t.name: t for t in (TABLE1, STRONG, SCALES)}
+SHARED_FILES = ("table1.csv", "strong.csv", "scales.csv")  # the shared files of before, refused where found
 
 
-def _read_checked(csv: Path, columns: list[str], raw: bool = False) -> pd.DataFrame:
-    """`csv` (empty with `columns` when it does not exist yet); an error if it lacks any of `columns`.
-    `raw`: every value as the text in the file (no type inference)."""
-    if not csv.exists():
-        return pd.DataFrame(columns=columns)
-    try:
-        rows = pd.read_csv(csv, dtype=str, keep_default_na=False) if raw else pd.read_csv(csv)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise ValueError(f"{csv} cannot be read as a table ({type(err).__name__}: {err}): restore it with "
-                         f"`git checkout -- {csv}`, or delete it if nothing in it is committed.") from None
-    missing = set(columns) - set(rows.columns)
-    if missing:
-        raise ValueError(f"{csv} lacks the columns {sorted(missing)}: it is not the table this command writes "
-                         f"(restore it with `git checkout -- {csv}`).")
-    return rows
+def _root(root: Path | str | None) -> Path:
+    """The rows folder (default `default_dir()`), refused while it still holds one of the old shared files."""
+    root = Path(root) if root is not None else default_dir()
+    for name in SHARED_FILES:
+        old = root / name
+        if old.exists():
+            raise rows_store.RowsError(
+                f"{old} is a shared rows file of the old layout, which this version no longer reads: "
+                f"`python -m cibtools.paper_settings import-rows {old}` moves its rows into one file per shard "
+                f"(refusing a shard present with other rows), then delete {old}.")
+    return root
 
 
-def done_shards(csv: Path | None = None) -> set[str]:
-    return set(read_rows(csv)["shard"].unique())
+def read_rows(root: Path | str | None = None) -> pd.DataFrame:
+    """Every shard's rows (`<root>/shards/<shard>.csv`, default `default_dir()`), checked: a damaged, cut or
+    duplicated file raises `rows.RowsError` naming it; in the order the shards finished."""
+    return rows_store.read(TABLE1, _root(root))
 
 
-def append_rows(rows: pd.DataFrame, csv: Path, columns: list[str] = CSV_COLUMNS,
-                key: tuple[str, ...] = ("shard",)) -> bool:
-    """Append one shard's `columns` of `rows` to `csv` under a lock, atomically (the old bytes and the new
-    lines written to a temporary file, renamed); rows already there are copied byte for byte, never
-    re-read and rewritten. False (nothing written) if a row with the same `key` values (by default: that
-    shard's) is already there."""
-    csv.parent.mkdir(parents=True, exist_ok=True)
-    with open(csv.with_name(csv.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        old = _read_checked(csv, columns, raw=True)
-        keys = list(key)
-        new = rows[columns]
-        if set(map(tuple, new[keys].astype(str).values)) & set(map(tuple, old[keys].values)):
-            return False
-        if len(old) and list(old.columns) != list(columns):
-            raise ValueError(f"{csv} has the columns {list(old.columns)}, not {columns}: rows cannot be appended.")
-        head = csv.read_bytes() if csv.exists() else b""
-        if head and not head.endswith(b"\n"):
-            raise ValueError(f"{csv} ends in the middle of a line (a write was cut): restore it with "
-                             f"`git checkout -- {csv}` before appending.")
-        text = new.to_csv(index=False, header=not head, lineterminator="\n").encode()
-        tmp = csv.with_name(csv.name + ".tmp")
-        tmp.write_bytes(head + text)
-        tmp.replace(csv)
-    return True
+def done_shards(root: Path | str | None = None) -> set[str]:
+    """The shards whose rows file is there (and every rows file passes its checks)."""
+    return set(read_rows(root)["shard"])
 
 
 def _device_name(device: torch.device) -> str:
@@ -242,39 +249,86 @@ def evaluate_model(model, shard: Shard, test, eps_255=EPS_255) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def run_shard(shard: Shard, csv: Path | None = None, device: torch.device | str | None = None,
+class ShardBusy(RuntimeError):
+    """Another worker holds the shard's lock (it is training it now)."""
+
+
+def check_device(device: torch.device | str | None) -> torch.device:
+    """`device` as a torch device (None: CUDA when present, else the CPU); a ValueError naming the valid ones
+    for an unknown name or a CUDA device this machine does not have."""
+    if device is None:
+        return default_device()
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"Unknown device {device!r}: use cpu, cuda or cuda:N (N an index below "
+                         f"{torch.cuda.device_count()} here).") from None
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"Device {device!r} is not one this command runs on: use cpu, cuda or cuda:N.")
+    if dev.type == "cuda" and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
+        raise ValueError(f"Device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s); use cpu"
+                         f"{' or cuda:0..' + str(torch.cuda.device_count() - 1) if torch.cuda.is_available() else ''}.")
+    return dev
+
+
+def _check_writable(folder: Path, what: str) -> None:
+    """Create `folder` and a file in it (then remove it), or a ValueError saying what cannot be kept."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".probe.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise ValueError(f"{folder} cannot be written ({type(err).__name__}: {err}): {what}") from None
+
+
+def _check_state(state: Path) -> None:
+    """A resume state that cannot be read is refused before any work, with the one safe fix."""
+    if not state.exists():
+        return
+    try:
+        payload = torch.load(state, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any unreadable file gets the same advice
+        raise ValueError(f"The resume state {state} is damaged ({type(err).__name__}): delete it; the shard then "
+                         f"trains from its first epoch (finished checkpoints and rows are not affected).") from None
+    if not isinstance(payload, dict) or not {"config", "model", "optimizer", "history"} <= set(payload):
+        raise ValueError(f"The resume state {state} is not one this command writes: delete it; the shard then "
+                         f"trains from its first epoch.")
+
+
+def run_shard(shard: Shard, rows_dir: Path | str | None = None, device: torch.device | str | None = None,
               epochs: int = 50, train_limit: int | None = None, test_limit: int | None = None,
               cache: Path | None = None, progress: bool = False) -> pd.DataFrame | None:
-    """Train (or resume) and evaluate one shard and append its rows; None if its rows are present."""
-    csv = Path(csv) if csv is not None else default_csv()
-    if shard.name in done_shards(csv):
+    """Train (or resume) and evaluate one shard and write its rows file (`<rows_dir>/shards/<shard>.csv`);
+    None if its rows are there. `ShardBusy` if another worker is running it. Everything that could fail
+    after training is checked first: the rows and scales files, the folders and the cache."""
+    root = Path(rows_dir) if rows_dir is not None else default_dir()
+    _check_writable(root / TABLE1.folder, "the shard's rows would be lost: give a writable rows folder.")
+    if shard.name in done_shards(root):
         return None
-    device = torch.device(device) if device is not None else default_device()
+    read_scales(root)  # a damaged side table is found now, not after an hour of training
+    _check_writable(root / SCALES.folder, "give a writable rows folder.")
+    device = check_device(device)
     cfg = shard.config(epochs, train_limit)
     cache = Path(cache) if cache is not None else paths.cache_dir()
-    if test_limit is not None and test_limit < 1:
-        raise ValueError(f"test_limit must be at least 1 image (or None for all 10,000), got {test_limit}.")
+    if test_limit is not None and (isinstance(test_limit, bool) or not isinstance(test_limit, int) or test_limit < 1):
+        raise ValueError(f"test_limit must be an integer >= 1 (or None for all 10,000 images), got {test_limit!r}.")
     state = cache / "paper_settings" / f"{shard.name}-{cfg.key()}.state.pt"
-    try:
-        state.parent.mkdir(parents=True, exist_ok=True)
-        checkpoint_path(cfg, cache).parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ValueError(f"The checkpoint cache {cache} cannot be written ({err}): set CIB_CACHE_DIR to a writable "
-                         f"folder before training, so that the trained model is kept.") from None
-    for table, columns in ((csv, CSV_COLUMNS), (csv.with_name("scales.csv"), SCALE_COLUMNS)):
-        _read_checked(table, columns)  # a damaged table is found now, not after an hour of training
+    for folder in (state.parent, checkpoint_path(cfg, cache).parent):
+        _check_writable(folder, "set CIB_CACHE_DIR to a writable folder before training, so that the trained model "
+                                "is kept.")
+    _check_state(state)
     with open(state.with_name(state.name + ".lock"), "w") as lock:
         try:  # one worker per shard: a second one skips it instead of training it twice
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            print(f"{shard.name}: another worker is running it, skipped", flush=True)
-            return None
-        return _train_and_evaluate(shard, cfg, csv, device, state, epochs, test_limit, cache, progress)
+            raise ShardBusy(f"{shard.name}: another worker is running it (it holds {lock.name}).") from None
+        return _train_and_evaluate(shard, cfg, root, device, state, epochs, test_limit, cache, progress)
 
 
-def _train_and_evaluate(shard: Shard, cfg: TrainConfig, csv: Path, device: torch.device, state: Path, epochs: int,
+def _train_and_evaluate(shard: Shard, cfg: TrainConfig, root: Path, device: torch.device, state: Path, epochs: int,
                         test_limit: int | None, cache: Path, progress: bool) -> pd.DataFrame | None:
-    if shard.name in done_shards(csv):  # finished by another worker while we waited
+    if shard.name in done_shards(root):  # finished by another worker while we waited
         return None
     snap = ((SNAPSHOT_EPOCH,) if shard.dataset == "mnist" and shard.seed == 0 and shard.part in ("1", "2")
             and epochs > SNAPSHOT_EPOCH else ())
@@ -297,17 +351,22 @@ def _train_and_evaluate(shard: Shard, cfg: TrainConfig, csv: Path, device: torch
         finished=time.strftime("%Y-%m-%d %H:%M:%S"),
         mode=rows["mode"].str.replace(r"sample \(S=\d+\)", "sample", regex=True),
     )
-    append_rows(rows, csv)  # the main rows first: a side table's failure never loses them
+    # the main rows first: a side table's failure never loses them
+    path = rows_store.write_once(TABLE1, root, shard.name, rows_store.frame_text(TABLE1, rows))
     state.unlink(missing_ok=True)
+    if path is None:
+        print(f"{shard.name}: another worker wrote its rows first; these are not kept.", file=sys.stderr, flush=True)
+        return None
     if shard.method in ("vib", "causalib"):  # the noise it learned, while its weights are at hand
         try:
-            append_rows(noise_scales(result.model, shard, test, len(result.history)), csv.with_name("scales.csv"),
-                        SCALE_COLUMNS)
-        except (OSError, ValueError) as err:
-            print(f"{shard.name}: its rows are written, but scales.csv was not ({err}); "
-                  f"`python -m cibtools.paper_settings scales` adds it later.", file=sys.stderr, flush=True)
+            scales = noise_scales(result.model, shard, test, len(result.history))
+            if rows_store.write_once(SCALES, root, shard.name, rows_store.frame_text(SCALES, scales)) is None:
+                raise ValueError(f"{root / SCALES.folder / (shard.name + '.csv')} is already there")
+        except (OSError, ValueError, RuntimeError) as err:
+            print(f"{shard.name}: its rows are written, but its noise scales were not ({err}); "
+                  f"`python -m cibtools.paper_settings scales` adds them later.", file=sys.stderr, flush=True)
     print(f"{shard.name}: trained {result.train_seconds:.0f} s, evaluated {time.perf_counter() - start:.0f} s, "
-          f"{len(rows)} rows -> {csv}", flush=True)
+          f"{len(rows)} rows -> {path}", flush=True)
     return rows
 
 
@@ -315,7 +374,7 @@ def finished_model(shard: Shard | str, device: torch.device | str | None = None,
     """(model in eval mode, its config, the device) of a finished shard (or its name), from the
     checkpoint cache, e.g. `model, cfg, device = finished_model("vib-authors-mnist-s0")`."""
     shard = shards_named([shard])[0] if isinstance(shard, str) else shard
-    device = torch.device(device) if device is not None else default_device()
+    device = check_device(device)
     cfg = shard.config()
     path = checkpoint_path(cfg, Path(cache) if cache is not None else None)
     if not path.exists():
@@ -323,9 +382,15 @@ def finished_model(shard: Shard | str, device: torch.device | str | None = None,
     return load_checkpoint(path, cfg, device).model.eval(), cfg, device
 
 
-def strong_csv() -> Path:
-    """`results/paper_settings/strong.csv`: the stronger attacks on the shards that look robust."""
-    return default_csv().with_name("strong.csv")
+def read_strong(root: Path | str | None = None) -> pd.DataFrame:
+    """The stronger attacks' rows (`<root>/strong/<shard>--<tag>.csv`, one file per `strong` call), checked as
+    `read_rows` checks the shards' (a row present twice, in one file or two, is refused)."""
+    return rows_store.read(STRONG, _root(root))
+
+
+def read_scales(root: Path | str | None = None) -> pd.DataFrame:
+    """The noise scale each finished VIB-type model learned (`<root>/scales/<shard>.csv`), checked."""
+    return rows_store.read(SCALES, _root(root))
 
 
 AA_IMAGES = 1000  # AutoAttack's share of the test set in `strong` (on images it does not break at once it is slow)
@@ -341,22 +406,29 @@ def strong_specs(eps: float = 50 / 255) -> list[AttackSpec]:
             AttackSpec("autoattack", eps)]
 
 
-def run_strong(shard: Shard, csv: Path | None = None, device: torch.device | str | None = None,
+def _strong_keys(root: Path, shard: Shard) -> set[tuple[str, float, int]]:
+    mine = read_strong(root)
+    mine = mine[mine["shard"] == shard.name]
+    return set(zip(mine["attack"], mine["eps_255"], mine["n"]))
+
+
+def run_strong(shard: Shard, rows_dir: Path | str | None = None, device: torch.device | str | None = None,
                test_limit: int | None = None, cache: Path | None = None,
                aa_images: int = AA_IMAGES, eps_255: float = 50, kinds: tuple[str, ...] | None = None,
                ) -> pd.DataFrame | None:
     """The stronger attacks of `strong_specs(eps_255 / 255)` (those of `kinds` only, if given) on a finished
-    shard's 50-epoch model (`mean` prediction; EOT is not needed for a deterministic prediction) that
-    `strong.csv` lacks for it at that budget on as many images, appended there; None if all are present.
+    shard's 50-epoch model (`mean` prediction; EOT is not needed for a deterministic prediction) that the
+    strong rows lack for it at that budget on as many images, written as one new file; None if all are there.
     AutoAttack runs on the first `aa_images` images of the same fixed test subset (0 leaves it out; a larger
     number adds a row with the larger `n`), the others on all of it."""
-    csv = Path(csv) if csv is not None else strong_csv()
-    device = torch.device(device) if device is not None else default_device()
+    root = Path(rows_dir) if rows_dir is not None else default_dir()
+    _check_writable(root / STRONG.folder, "give a writable rows folder.")
+    device = check_device(device)
+    if isinstance(aa_images, bool) or not isinstance(aa_images, int) or aa_images < 0:
+        raise ValueError(f"aa_images must be an integer >= 0 (0: no AutoAttack), got {aa_images!r}.")
     torch.manual_seed(2000 + shard.seed)
     test = load_dataset(shard.dataset, "test", device=device, limit=test_limit)
-    old = _read_checked(csv, STRONG_COLUMNS)
-    mine = old[old["shard"] == shard.name]
-    have = set(zip(mine["attack"], mine["eps_255"], mine["n"]))
+    have = _strong_keys(root, shard)
     plan = {}  # the data each missing attack runs on
     for spec in strong_specs(eps_255 / 255):
         data = test.head(aa_images) if spec.kind == "autoattack" else test
@@ -373,40 +445,31 @@ def run_strong(shard: Shard, csv: Path | None = None, device: torch.device | str
     rows = rows.assign(shard=shard.name, variant=shard.variant, seed=shard.seed, epochs=cfg.epochs,
                        device=str(device), device_name=_device_name(device), threads=torch.get_num_threads(),
                        commit=git_commit(), finished=time.strftime("%Y-%m-%d %H:%M:%S"))
-    append_rows(rows, csv, STRONG_COLUMNS, key=("shard", "attack", "eps_255", "n"))
+    have = _strong_keys(root, shard)  # another call may have written some of them meanwhile
+    rows = rows[[k not in have for k in zip(rows["attack"], rows["eps_255"], rows["n"])]].reset_index(drop=True)
+    if rows.empty or rows_store.write_once(STRONG, root, shard.name, rows_store.frame_text(STRONG, rows)) is None:
+        return None
     return rows
 
 
-STRONG_COLUMNS = ["shard", "method", "variant", "dataset", "seed", "epochs", "mode", "attack", "kind", "loss", "eps_255",
-                  "steps", "restarts", "accuracy", "n", "seconds", "device", "device_name", "threads", "commit", "finished"]
-
-
-def scales_csv() -> Path:
-    """`results/paper_settings/scales.csv`: the noise scale each finished VIB-type model learned (written
-    by every VIB/CausalIB shard as it finishes; `scales` adds older shards whose checkpoints are here)."""
-    return default_csv().with_name("scales.csv")
-
-
-SCALE_COLUMNS = ["shard", "method", "variant", "dataset", "seed", "epochs", "n", "sigma_mean", "sigma_median",
-                 "mu_sd", "snr", "device", "commit", "finished"]
-
-
-def run_scales(shard: Shard, csv: Path | None = None, device: torch.device | str | None = None,
+def run_scales(shard: Shard, rows_dir: Path | str | None = None, device: torch.device | str | None = None,
                test_limit: int | None = None, cache: Path | None = None) -> pd.DataFrame | None:
     """How noisy a finished VIB/CausalIB shard's bottleneck is on the test images: the mean and median
     |sigma| over images and dimensions, the spread of mu (its sd over images, averaged over dimensions)
-    and their ratio `snr` = mu_sd / sigma_mean, appended to `scales.csv`; None if present."""
-    csv = Path(csv) if csv is not None else scales_csv()
-    if csv.exists() and shard.name in set(pd.read_csv(csv)["shard"]):
+    and their ratio `snr` = mu_sd / sigma_mean, written to `<rows_dir>/scales/<shard>.csv`; None if there."""
+    root = Path(rows_dir) if rows_dir is not None else default_dir()
+    _check_writable(root / SCALES.folder, "give a writable rows folder.")
+    if shard.name in set(read_scales(root)["shard"]):
         return None
     model, cfg, device = finished_model(shard, device, cache)
     rows = noise_scales(model, shard, load_dataset(shard.dataset, "test", device=device, limit=test_limit), cfg.epochs)
-    append_rows(rows, csv, SCALE_COLUMNS)
+    if rows_store.write_once(SCALES, root, shard.name, rows_store.frame_text(SCALES, rows)) is None:
+        return None
     return rows
 
 
 def noise_scales(model, shard: Shard, test, epochs: int) -> pd.DataFrame:
-    """One `scales.csv` row (see `run_scales`) of a VIB-type `model` on the images of `test`."""
+    """One scales row (see `run_scales`) of a VIB-type `model` on the images of `test`."""
     with torch.no_grad(), eval_mode(model):
         stats = [model.head.stats(model.encoder(x)) for x in test.images.split(1000)]
     mu, sigma = (torch.cat(t) for t in zip(*stats))
@@ -419,9 +482,10 @@ def noise_scales(model, shard: Shard, test, epochs: int) -> pd.DataFrame:
         "finished": time.strftime("%Y-%m-%d %H:%M:%S")}])
 
 
-def status(csv: Path | None = None, include_extra: bool = False) -> pd.DataFrame:
-    """One line per shard: index, name, part, done or not, and for done ones their time and device."""
-    rows = read_rows(csv)
+def status(rows_dir: Path | str | None = None, include_extra: bool = False) -> pd.DataFrame:
+    """One line per shard: index, name, part, done or not, and for done ones their time and device. A damaged,
+    cut or duplicated rows file raises (`rows.RowsError`, naming it) instead of being counted."""
+    rows = read_rows(rows_dir)
     lines = []
     for i, s in enumerate(all_shards()):
         if s.part == "extra" and not include_extra:
@@ -432,6 +496,24 @@ def status(csv: Path | None = None, include_extra: bool = False) -> pd.DataFrame
                       "eval_s": float(mine["seconds"].sum()) if len(mine) else None,
                       "device": mine["device_name"].iloc[0] if len(mine) else ""})
     return pd.DataFrame(lines)
+
+
+def import_old_rows(table1: Path | None, strong: Path | None = None, scales: Path | None = None,
+                    rows_dir: Path | str | None = None) -> dict[str, tuple[list[str], list[str]]]:
+    """Move the rows of old shared files (`table1.csv`, `strong.csv`, `scales.csv` of the append layout) into
+    one file per shard (per `strong` call) under `rows_dir`: idempotent (rows already there with the same text
+    are skipped); a shard there with other rows, or a damaged old file, raises before anything is written.
+    Per table: (the files written, the shards already present)."""
+    root = _root(rows_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    known = {s.name for s in all_shards()}
+    todo = [(TABLES[name], Path(path)) for name, path in (("table1", table1), ("strong", strong), ("scales", scales))
+            if path is not None]
+    for table, path in todo:
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} does not exist: give the old {table.name}.csv to import.")
+        rows_store.import_rows(table, path, root, known, write=False)  # every check before any write
+    return {table.name: rows_store.import_rows(table, path, root, known) for table, path in todo}
 
 
 def _select(args, named: list[Shard], device: torch.device) -> list[Shard]:
@@ -446,52 +528,84 @@ def _select(args, named: list[Shard], device: torch.device) -> list[Shard]:
     return chosen[::-1] if args.reverse else chosen
 
 
+def _threads(text: str) -> int:
+    """--threads: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1 (torch threads), got {text!r}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m cibtools.paper_settings",
                                      description="Table 1 at the paper's settings, in resumable shards.")
     sub = parser.add_subparsers(dest="command", required=True)
     st = sub.add_parser("status", help="list the shards, done and missing")
     st.add_argument("--all", action="store_true", help="also the GPU-only `extra` shards")
-    strong = sub.add_parser("strong", help="stronger attacks on finished shards (rows to strong.csv)")
+    strong = sub.add_parser("strong", help="stronger attacks on finished shards (rows to strong/)")
     strong.add_argument("shards", nargs="+", help="names of finished shards")
-    strong.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
     strong.add_argument("--eps-255", type=float, default=50, help="the budget in 1/255 (default 50, the paper's)")
     strong.add_argument("--kinds", nargs="+", choices=ATTACK_KINDS, help="only these attacks (e.g. autoattack)")
     strong.add_argument("--aa-images", type=int, default=AA_IMAGES,
                         help=f"test images for AutoAttack (default {AA_IMAGES}; 10000: all of them; 0: none)")
     scales = sub.add_parser("scales", help="the noise scale of every finished VIB-type shard whose checkpoint is "
-                                           "here (rows to scales.csv)")
-    scales.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
+                                           "here (rows to scales/)")
     run = sub.add_parser("run", help="run the named shards, or every missing one")
     run.add_argument("shards", nargs="*", help="shard names (default: every missing shard)")
     run.add_argument("--index", type=int, help="the shard at this index of `status --all` (job arrays)")
     run.add_argument("--reverse", action="store_true", help="take the missing shards from the end (a second worker)")
-    run.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
-    run.add_argument("--device", help="cpu or cuda (default: cuda when present)")
-    for p in (st, run):
-        p.add_argument("--csv", type=Path, default=None, help="the rows file (default results/paper_settings/table1.csv)")
+    run.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
     run.add_argument("--epochs", type=int, default=50, help="training epochs (50: the paper; less only for tests)")
     run.add_argument("--train-limit", type=int, default=None, help="training images (tests only)")
     run.add_argument("--test-limit", type=int, default=None, help="test images (tests only)")
+    imp = sub.add_parser("import-rows", help="move the rows of old shared files (table1.csv, strong.csv, scales.csv) "
+                                             "into one file per shard; idempotent")
+    imp.add_argument("table1", type=Path, nargs="?", help="an old-style table1.csv")
+    imp.add_argument("--strong", type=Path, help="an old-style strong.csv")
+    imp.add_argument("--scales", type=Path, help="an old-style scales.csv")
+    view = sub.add_parser("view", help="print one table's rows, all files combined, in the order written (CSV)")
+    view.add_argument("table", choices=sorted(TABLES))
+    for p in (strong, scales, run):
+        p.add_argument("--threads", type=_threads, help="torch threads (default: torch's own)")
+    for p in (st, strong, scales, run, imp, view):
+        p.add_argument("--dir", type=Path, default=None,
+                       help="the rows folder, holding shards/, strong/ and scales/ (default results/paper_settings)")
     args = parser.parse_args(argv)
     try:
-        named = shards_named(getattr(args, "shards", None) or [])
-    except ValueError as err:
+        _command(args)
+    except (rows_store.RowsError, ValueError, FileNotFoundError) as err:
         raise SystemExit(str(err)) from None
+
+
+def _command(args) -> None:
+    named = shards_named(getattr(args, "shards", None) or [])
     if args.command == "status":
-        table = status(args.csv, include_extra=args.all)
+        table = status(args.dir, include_extra=args.all)
         print(table.to_string(index=False))
-        print(f"{int(table['done'].sum())} of {len(table)} shards done")
+        print(f"{int(table['done'].sum())} of {len(table)} shards done (rows in {_root(args.dir)})")
+        return
+    if args.command == "view":
+        sys.stdout.write(rows_store.view_text(TABLES[args.table], _root(args.dir)))
+        return
+    if args.command == "import-rows":
+        if args.table1 is None and args.strong is None and args.scales is None:
+            raise ValueError("import-rows needs an old table1.csv, --strong FILE or --scales FILE.")
+        for name, (written, present) in import_old_rows(args.table1, args.strong, args.scales, args.dir).items():
+            print(f"{name}: {len(written)} new file(s){': ' + ', '.join(Path(w).name for w in written) if written else ''}"
+                  f"; {len(present)} shard(s) already present with the same rows", flush=True)
         return
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.command == "scales":
-        done = done_shards()
+        done = done_shards(args.dir)
         for shard in all_shards():
             if shard.name not in done or shard.method not in ("vib", "causalib"):
                 continue
             try:
-                rows = run_scales(shard)
+                rows = run_scales(shard, args.dir)
             except (FileNotFoundError, CheckpointError) as err:
                 print(f"{shard.name}: skipped, {err}", flush=True)
                 continue
@@ -500,17 +614,27 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.command == "strong":
         for shard in named:
-            rows = run_strong(shard, aa_images=args.aa_images, eps_255=args.eps_255,
+            rows = run_strong(shard, args.dir, aa_images=args.aa_images, eps_255=args.eps_255,
                               kinds=tuple(args.kinds) if args.kinds else None)
             print(f"{shard.name}: " + ("rows present, skipped" if rows is None else
                   ", ".join(f"{a} {v:.2f}%" for a, v in zip(rows["attack"], rows["accuracy"]))), flush=True)
         return
-    if (args.epochs != 50 or args.train_limit or args.test_limit) and args.csv is None:
-        raise SystemExit("A reduced run (--epochs/--train-limit/--test-limit) must write elsewhere: give --csv.")
-    device = torch.device(args.device) if args.device else default_device()
+    if (args.epochs != 50 or args.train_limit or args.test_limit is not None) and args.dir is None:
+        raise ValueError("A reduced run (--epochs/--train-limit/--test-limit) must write elsewhere: give --dir FOLDER.")
+    device = check_device(args.device)
+    if args.dir is not None:
+        args.dir.mkdir(parents=True, exist_ok=True)
     for shard in _select(args, named, device):
-        if run_shard(shard, args.csv, device, args.epochs, args.train_limit, args.test_limit) is None:
+        if shard.name in done_shards(args.dir):
             print(f"{shard.name}: rows present, skipped", flush=True)
+            continue
+        try:
+            rows = run_shard(shard, args.dir, device, args.epochs, args.train_limit, args.test_limit)
+        except ShardBusy as busy:
+            print(f"{busy}; skipped", flush=True)
+            continue
+        if rows is None:
+            print(f"{shard.name}: another worker finished it first, skipped", flush=True)
 
 
 if __name__ == "__main__":

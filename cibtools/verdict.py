@@ -300,8 +300,7 @@ def committed_verdict(tolerance: float = 5.0, paper_runs: int = PAPER_RUNS) -> s
     from . import paper_settings
 
     rows = paper_settings.read_rows()
-    strong_path = paper_settings.strong_csv()
-    strong = pd.read_csv(strong_path) if strong_path.exists() else None
+    strong = paper_settings.read_strong()
     factors = factor_table(rows)
     return conclusion(factors, gaps_closed(factors), paper_settings_table(rows, paper_runs), tolerance, strong,
                       bottleneck_ablation(rows))

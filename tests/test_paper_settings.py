@@ -79,30 +79,30 @@ def test_resumed_training_equals_uninterrupted(tmp_path, monkeypatch):
     assert all(torch.equal(whole.snapshots[2][k], resumed.snapshots[2][k]) for k in whole.snapshots[2])
 
 
-def _tiny_run(shard, csv, cache):
-    return PS.run_shard(shard, csv=csv, device="cpu", epochs=5, train_limit=200, test_limit=40, cache=cache)
+def _tiny_run(shard, root, cache):
+    return PS.run_shard(shard, rows_dir=root, device="cpu", epochs=5, train_limit=200, test_limit=40, cache=cache)
 
 
 def test_shard_rows_skip_and_atomic_append(tmp_path):
-    csv, cache = tmp_path / "t.csv", tmp_path / "cache"
+    csv, cache = tmp_path / "rows", tmp_path / "cache"
     shard = PS.Shard("vib", "authors", "mnist", 0, "2")
     rows = _tiny_run(shard, csv, cache)
-    table = pd.read_csv(csv)
+    table = PS.read_rows(csv)
     assert list(table.columns) == PS.CSV_COLUMNS and len(table) == len(rows)
-    assert set(table["protocol"]) == {"sound", "authors"} and set(table["mode"]) == {"mean", "sample"}
+    assert set(table["protocol"]) == {"sound", "authors", "authors_pgd"} and set(table["mode"]) == {"mean", "sample"}
     assert set(table["epochs"]) == {5, PS.SNAPSHOT_EPOCH} and set(table["eps_255"]) == {0, 8, 16, 50}
     assert (table["n"] == 40).all() and (table["device"] == "cpu").all()
     assert not list((cache / "paper_settings").glob("*.state.pt"))  # done: the resume state is gone
-    scales = pd.read_csv(tmp_path / "scales.csv")  # the noise the model learned, recorded as the shard finished
+    scales = PS.read_scales(csv)  # the noise the model learned, recorded as the shard finished
     assert list(scales["shard"]) == [shard.name] and scales["n"].item() == 40 and scales["sigma_mean"].item() > 0
     assert _tiny_run(shard, csv, cache) is None  # rows present: skipped
-    assert len(pd.read_csv(csv)) == len(rows)
-    assert not PS.append_rows(rows, csv)  # never twice
+    assert len(PS.read_rows(csv)) == len(rows)
+    assert PS.rows_store.write_once(PS.TABLE1, csv, shard.name, PS.rows_store.frame_text(PS.TABLE1, rows)) is None
     assert PS.status(csv).set_index("shard").loc[shard.name, "done"]
 
 
 def test_interrupted_shard_leaves_no_rows_and_resumes(tmp_path, monkeypatch):
-    csv, cache = tmp_path / "t.csv", tmp_path / "cache"
+    csv, cache = tmp_path / "rows", tmp_path / "cache"
     shard = PS.Shard("baseline", "ours", "mnist", 1, "1")
 
     def boom(*args, **kwargs):
@@ -111,26 +111,26 @@ def test_interrupted_shard_leaves_no_rows_and_resumes(tmp_path, monkeypatch):
     monkeypatch.setattr(PS, "evaluate_model", boom)
     with pytest.raises(KeyboardInterrupt):
         _tiny_run(shard, csv, cache)
-    assert not csv.exists() and list((cache / "paper_settings").glob("*.state.pt"))
+    assert not list(csv.glob("shards/*")) and list((cache / "paper_settings").glob("*.state.pt"))
     monkeypatch.undo()
     rows = _tiny_run(shard, csv, cache)  # training is not repeated: the state holds all 5 epochs
-    assert rows is not None and (rows["train_seconds"] > 0).all() and len(pd.read_csv(csv)) == len(rows)
-    assert not (tmp_path / "scales.csv").exists()  # a baseline has no bottleneck noise
+    assert rows is not None and (rows["train_seconds"] > 0).all() and len(PS.read_rows(csv)) == len(rows)
+    assert PS.read_scales(csv).empty  # a baseline has no bottleneck noise
 
 
 def test_shard_command_on_a_tiny_config(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CIB_CACHE_DIR", str(tmp_path / "cache"))
-    csv = tmp_path / "rows.csv"
+    csv = tmp_path / "rows"
     PS.main(["run", "baseline-ours-fashion_mnist-s0", "--epochs", "1", "--train-limit", "100",
-             "--test-limit", "20", "--csv", str(csv), "--device", "cpu"])
-    assert "baseline-ours-fashion_mnist-s0" in set(pd.read_csv(csv)["shard"])
-    PS.main(["status", "--csv", str(csv)])
+             "--test-limit", "20", "--dir", str(csv), "--device", "cpu"])
+    assert "baseline-ours-fashion_mnist-s0" in set(PS.read_rows(csv)["shard"])
+    PS.main(["status", "--dir", str(csv)])
     out = capsys.readouterr().out
-    assert "1 of 27 shards done" in out  # parts 1-3
-    with pytest.raises(SystemExit, match="give --csv"):
+    assert f"1 of {sum(s.part != 'extra' for s in PS.all_shards())} shards done" in out  # parts 1-4
+    with pytest.raises(SystemExit, match="give --dir"):
         PS.main(["run", "--epochs", "1"])
     with pytest.raises(SystemExit, match="Unknown shard"):
-        PS.main(["run", "nope", "--csv", str(csv)])
+        PS.main(["run", "nope", "--dir", str(csv)])
 
 
 def test_there_are_18_part1_and_5_part2_shards():
@@ -151,12 +151,12 @@ def test_strong_attacks_on_a_finished_shard(tmp_path):
     original = PS.Shard.config
     try:
         PS.Shard.config = lambda self, epochs=1, train_limit=100: original(self, 1, 100)
-        rows = PS.run_strong(shard, csv=tmp_path / "s.csv", device="cpu", test_limit=20, cache=cache, aa_images=0)
+        rows = PS.run_strong(shard, rows_dir=tmp_path, device="cpu", test_limit=20, cache=cache, aa_images=0)
         # a later call adds only what is missing (here AutoAttack, on the first 8 images), then nothing
-        aa = PS.run_strong(shard, csv=tmp_path / "s.csv", device="cpu", test_limit=20, cache=cache, aa_images=8)
-        assert PS.run_strong(shard, csv=tmp_path / "s.csv", device="cpu", test_limit=20, cache=cache, aa_images=8) is None
-        more = PS.run_strong(shard, csv=tmp_path / "s.csv", device="cpu", test_limit=20, cache=cache, aa_images=12)
-        other = PS.run_strong(shard, csv=tmp_path / "s.csv", device="cpu", test_limit=20, cache=cache, aa_images=8,
+        aa = PS.run_strong(shard, rows_dir=tmp_path, device="cpu", test_limit=20, cache=cache, aa_images=8)
+        assert PS.run_strong(shard, rows_dir=tmp_path, device="cpu", test_limit=20, cache=cache, aa_images=8) is None
+        more = PS.run_strong(shard, rows_dir=tmp_path, device="cpu", test_limit=20, cache=cache, aa_images=12)
+        other = PS.run_strong(shard, rows_dir=tmp_path, device="cpu", test_limit=20, cache=cache, aa_images=8,
                               eps_255=16, kinds=("autoattack",))  # another budget, one kind: a row of its own
     finally:
         PS.Shard.config = original
@@ -165,10 +165,10 @@ def test_strong_attacks_on_a_finished_shard(tmp_path):
     assert list(aa["attack"]) == ["AA-LINF"] and aa["n"].item() == 8
     assert list(more["attack"]) == ["AA-LINF"] and more["n"].item() == 12  # on more images: a new row
     assert list(other["attack"]) == ["AA-LINF"] and other["eps_255"].item() == 16 and other["n"].item() == 8
-    saved = pd.read_csv(tmp_path / "s.csv")
+    saved = PS.read_strong(tmp_path)
     assert (saved["shard"] == shard.name).all() and len(saved) == 8
     with pytest.raises(FileNotFoundError, match="run the shard first"):
-        PS.run_strong(PS.Shard("vib", "ours", "mnist", 2, "1"), csv=tmp_path / "s.csv", cache=cache)
+        PS.run_strong(PS.Shard("vib", "ours", "mnist", 2, "1"), rows_dir=tmp_path, cache=cache)
     with pytest.raises(FileNotFoundError, match="run the shard first"):
         PS.finished_model("vib-ours-mnist-s2", cache=cache)  # by name, as notebook 10's exercise loads one
     with pytest.raises(ValueError, match="Unknown shard.*nope"):
@@ -201,30 +201,30 @@ def test_each_ablation_drops_one_part_of_the_authors_bottleneck():
 
 def test_part3_shards_come_after_parts_1_and_2_so_job_array_indices_hold():
     shards = [s for s in PS.all_shards() if s.part != "extra"]
-    assert [s.part for s in shards[:23]].count("3") == 0 and [s.name for s in shards[23:]] == [
+    assert [s.part for s in shards[:23]].count("3") == 0 and [s.name for s in shards[23:27]] == [
         f"vib-{v}-mnist-s0" for v in PS.ABLATIONS]
 
 
 def test_noise_scales_of_a_finished_shard(tmp_path):
-    cache, csv = tmp_path / "cache", tmp_path / "scales.csv"
+    cache, csv = tmp_path / "cache", tmp_path / "rows"
     shard = PS.Shard("vib", "authors_softplus_sigma", "mnist", 0, "3")
     original = PS.Shard.config
     try:
         PS.Shard.config = lambda self, epochs=1, train_limit=100: original(self, 1, 100)
         result = cb.train_or_load(shard.config(), device="cpu", cache=cache, progress=False)
-        rows = PS.run_scales(shard, csv=csv, device="cpu", test_limit=30, cache=cache)
-        assert PS.run_scales(shard, csv=csv, device="cpu", test_limit=30, cache=cache) is None  # present: skipped
+        rows = PS.run_scales(shard, rows_dir=csv, device="cpu", test_limit=30, cache=cache)
+        assert PS.run_scales(shard, rows_dir=csv, device="cpu", test_limit=30, cache=cache) is None  # present: skipped
         with pytest.raises(FileNotFoundError, match="run the shard first"):
-            PS.run_scales(PS.Shard("vib", "authors", "mnist", 0, "2"), csv=csv, cache=cache)
+            PS.run_scales(PS.Shard("vib", "authors", "mnist", 0, "2"), rows_dir=csv, cache=cache)
     finally:
         PS.Shard.config = original
-    table = pd.read_csv(csv)
+    table = PS.read_scales(csv)
     assert list(table.columns) == PS.SCALE_COLUMNS and len(table) == 1 and table["n"].item() == 30
     x = cb.load_dataset("mnist", "test", limit=30).images
     with torch.no_grad():
         mu, sigma = result.model.eval().head.stats(result.model.encoder(x))
     assert math.isclose(rows["sigma_mean"].item(), float(sigma.abs().mean()), rel_tol=1e-5)
     assert math.isclose(rows["snr"].item(), float(mu.std(0).mean() / sigma.abs().mean()), rel_tol=1e-5)
-    pd.DataFrame({"shard": ["x"]}).to_csv(csv, index=False)  # a damaged file is refused, with the fix
-    with pytest.raises(ValueError, match="git checkout"):
-        PS.append_rows(rows, csv, PS.SCALE_COLUMNS)
+    pd.DataFrame({"shard": ["x"]}).to_csv(csv / "scales" / "x.csv", index=False)  # a damaged file is refused
+    with pytest.raises(ValueError, match="x.csv line 1 is not the header.*git checkout"):
+        PS.read_scales(csv)
