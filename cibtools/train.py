@@ -20,6 +20,17 @@ from .data import TensorData, load_dataset
 from .models import AUTHORS_BOTTLENECKS, AuthorsParts, Classifier, GaussianNoise, RetinotopicMask, build_model
 
 
+def autocast_dtype(device) -> torch.dtype | None:
+    """The mixed-precision type for training on `device`: bfloat16 on CUDA devices of compute capability 8 or
+    more (A100, H100, L4, RTX 30xx), which run it natively; float16 (with loss scaling) on older CUDA devices
+    such as Colab's free T4 (7.5), which emulate bfloat16 slowly; None (float32) on the CPU."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        return None
+    major, _ = torch.cuda.get_device_capability(device)
+    return torch.bfloat16 if major >= 8 else torch.float16
+
+
 def default_device() -> torch.device:
     """CUDA when present, else the CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -160,8 +171,9 @@ def train(
     `benchmarks/bench_ratios.py` measured a CPU step at 0.72x the per-parameter loop's time), batches by index
     on the device.
 
-    On CUDA the convolutional AlexNet runs in channels-last layout with bfloat16 autocast (no loss
-    scaling needed; `mixed_precision=False` turns it off). The MLP and every CPU run stay in float32.
+    On CUDA the convolutional AlexNet runs in channels-last layout with mixed precision where the device
+    has it (`autocast_dtype`: bfloat16 from compute capability 8, float16 with a GradScaler below, e.g. a
+    T4; `mixed_precision=False` turns it off). The MLP and every CPU run stay in float32.
     With `cfg.ema_decay` the returned model holds the moving average of the weights.
 
     `state_path` makes training resumable: after every epoch the model, optimiser, scheduler, moving
@@ -180,6 +192,8 @@ def train(
     model.check_input(data.images[:1])
     fast_gpu = device.type == "cuda" and cfg.arch == "alexnet"
     use_amp = fast_gpu if mixed_precision is None else (mixed_precision and device.type == "cuda")
+    amp_dtype = autocast_dtype(device) if use_amp else None
+    scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
     if fast_gpu:
         model = model.to(memory_format=torch.channels_last)
         data = TensorData(data.images.contiguous(memory_format=torch.channels_last), data.labels, data.name, data.split)
@@ -202,6 +216,8 @@ def train(
         if ema is not None:
             for e, saved in zip(ema, state["ema"]):
                 e.copy_(saved)
+        if scaler is not None and state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
         gen.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
         if device.type == "cuda" and state.get("cuda_rng") is not None:
@@ -218,13 +234,18 @@ def train(
         first_bad = torch.full((), -1, device=device)
         for b in range(n_batches):
             idx = perm[b * bs:(b + 1) * bs]
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+            with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
                 loss, terms = training_loss(model, cfg, data.images[idx], data.labels[idx])
             bad = ~torch.isfinite(loss.detach())
             first_bad = torch.where(bad & (first_bad < 0), torch.full_like(first_bad, b), first_bad)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            if scaler is None:
+                loss.backward()
+                opt.step()
+            else:  # float16: scale the loss so small gradients survive; steps with inf/NaN gradients are skipped
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
             if ema is not None:
                 with torch.no_grad():
                     torch._foreach_lerp_(ema, [p.detach() for p in params], 1.0 - cfg.ema_decay)
@@ -248,6 +269,7 @@ def train(
             _save_state(Path(state_path), {
                 "config": cfg.as_dict(), "model": model.state_dict(), "optimizer": opt.state_dict(),
                 "scheduler": sched.state_dict() if sched is not None else None, "ema": ema,
+                "scaler": scaler.state_dict() if scaler is not None else None,
                 "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
                 "history": history, "snapshots": snapshots,
