@@ -386,3 +386,132 @@ def check_double_softmax(answer: Any) -> Verdict:
     expected = -np.log(np.exp(p[0]) / np.exp(p).sum())
     return check_value(answer, expected, "nn.CrossEntropyLoss applies a softmax to whatever it is given, here to "
                        "numbers between 0 and 1.", rtol=1e-3, what="your loss")
+
+
+# --- 09: CIFAR-10 (answers that do not depend on the trained models) ---------------------------------------
+def check_rand_autoattack_cost(answer: Any) -> Verdict:
+    """09, exercise 1: at most how many input gradients AutoAttack's `rand` version computes per image
+    (APGD-CE then APGD-DLR, 100 iterations each, every gradient an average over 20 EOT passes, 1 restart)."""
+    hint = ("each iteration of one attack averages the gradient over the EOT passes; the second attack only runs on "
+            "the images the first did not flip, so the most is when none was flipped.")
+    return _slip(answer, [(100 * 20, f"that is one attack; the rand version runs two. Hint: {hint}"),
+                          (2 * 100, f"every iteration costs 20 passes, not one. Hint: {hint}")],
+                 lambda: check_value(answer, 2 * 100 * 20, hint, rtol=0, atol=0.5, what="your count"))
+
+
+def _transfer_cases():
+    import torch
+    from torch import nn
+
+    cases = []
+    for seed, eps in ((0, 0.1), (1, 0.3), (2, 0.05)):
+        g = torch.Generator().manual_seed(seed)
+        torch.manual_seed(seed)
+        model = nn.Sequential(nn.Flatten(), nn.Linear(16, 24), nn.ReLU(), nn.Linear(24, 4))
+        surrogate = nn.Sequential(nn.Flatten(), nn.Linear(16, 4))
+        x = torch.rand(64, 1, 4, 4, generator=g)
+        with torch.no_grad():  # labels the model gets right on clean images, so the attack has work to do
+            y = model(x).argmax(1)
+        cases.append((model.eval(), surrogate.eval(), x, y, eps))
+    return cases
+
+
+def _transfer_reference(model, surrogate, x, y, eps) -> float:
+    import torch
+
+    from .attacks import fgsm
+
+    x_adv = fgsm(surrogate, x, y, eps)
+    with torch.no_grad():
+        return 100.0 * float((model(x_adv).argmax(1) == y).float().mean())
+
+
+def check_transfer_accuracy(student: Callable) -> Verdict:
+    """09, exercise 2: `student(model, surrogate, x, y, eps)` -> accuracy in % of `model` on FGSM examples
+    crafted on `surrogate` (black-box transfer), with `cibtools.attacks.fgsm`."""
+    hint = ("the examples come from the surrogate's gradient (attacks.fgsm takes the model to differentiate), and "
+            "the accuracy is the attacked model's, on those examples, in %.")
+    verdict = check_function(student, _transfer_reference, _transfer_cases(), hint, rtol=1e-6, atol=1e-6)
+    if verdict or not callable(student):
+        return verdict
+    model, surrogate, x, y, eps = _transfer_cases()[1]
+    import torch
+
+    from .attacks import fgsm
+
+    own, theirs = fgsm(model, x, y, eps), fgsm(surrogate, x, y, eps)
+    with torch.no_grad():
+        white = 100.0 * float((model(own).argmax(1) == y).float().mean())
+        wrong_scorer = 100.0 * float((surrogate(theirs).argmax(1) == y).float().mean())
+    return _slip(_student_value(student, (model, surrogate, x, y, eps)), [
+        (white, "that is the white-box accuracy: the examples were crafted on the attacked model itself."),
+        (wrong_scorer, "you scored the surrogate on its own examples; the accuracy asked for is the attacked model's."),
+    ], lambda: verdict, rtol=1e-6)
+
+
+# --- 10: why the numbers differ (answers computed from the committed rows, `paper_settings.read_rows()`) ----
+def check_welch_changes(answer: Any, rows) -> Verdict:
+    """10, exercise 1: how many cells of `verdict.paper_settings_table(rows, ...)` change their verdict
+    (p < 0.05) when the paper's runs are taken as 10 instead of 3."""
+    from . import verdict
+
+    def significant(runs):
+        return verdict.paper_settings_table(rows, runs)["p"].lt(0.05)
+
+    changed = int((significant(3) != significant(10)).sum())
+    hint = ("build the table twice, with paper_runs = 3 and with 10, and compare the two columns of verdicts "
+            "(p < 0.05) cell by cell; a NaN p is never significant.")
+    return _slip(answer, [(int(significant(10).sum()), f"that counts the significant cells at 10 runs, not the "
+                                                        f"ones that changed. Hint: {hint}")],
+                 lambda: check_value(answer, changed, hint, rtol=0, atol=0.5, what="your count"))
+
+
+def _best_combination_gain(rows) -> dict[str, float]:
+    from . import verdict
+
+    factors = verdict.factor_table(rows)
+    best = factors.loc[factors["PGD"].idxmax()]
+    keys = ["method", "model", "optimiser", "epochs"]
+    same = factors[(factors[keys] == best[keys]).all(axis=1) & (factors["protocol"] == "sound")].iloc[0]
+    return {"FGSM": float(best["FGSM"] - same["FGSM"]), "PGD": float(best["PGD"] - same["PGD"])}
+
+
+def check_protocol_advantage(answer: Any, rows) -> Verdict:
+    """10, exercise 2: for the combination with the highest PGD accuracy in `verdict.factor_table(rows)`, is its
+    advantage over the sound protocol on the same model larger under "FGSM" or under "PGD"?"""
+    hint = ("find the row with the highest PGD, then the row with the same method, model, optimiser and epochs "
+            "under the sound protocol, and compare the two differences (they may have different signs).")
+    if answer is None or answer is Ellipsis:
+        return _unanswered(f"your answer is still empty: replace the `...` with \"FGSM\" or \"PGD\". Hint: {hint}")
+    name = str(answer).strip().upper().replace("-20", "")
+    if name not in ("FGSM", "PGD"):
+        return Verdict(False, f"answer with \"FGSM\" or \"PGD\", not {answer!r}.")
+    gain = _best_combination_gain(rows)
+    right = max(gain, key=gain.get)
+    if name == right:
+        return Verdict(True, f"under {right} the protocol adds more ({gain[right]:+.2f} points against "
+                             f"{gain['FGSM' if right == 'PGD' else 'PGD']:+.2f}).")
+    return Verdict(False, f"compare the two differences again. Hint: {hint}")
+
+
+def check_costliest_part(answer: Any, rows) -> Verdict:
+    """10, exercise 3: which single change to the authors' bottleneck (a `variant` of
+    `verdict.bottleneck_ablation(rows)`, not "authors" or "ours") costs the most PGD-20 accuracy at 50/255."""
+    from . import verdict
+
+    table = verdict.bottleneck_ablation(rows)
+    single = table[~table["variant"].isin(["authors", "ours"])]
+    hint = ("the column `d PGD-20 50` is each variant's change against the full authors' model; only the rows that "
+            "change one part count.")
+    if answer is None or answer is Ellipsis:
+        return _unanswered(f"your answer is still empty: replace the `...` with a variant's name. Hint: {hint}")
+    name = str(answer).strip()
+    if name in ("authors", "ours"):
+        return Verdict(False, f"{name!r} changes no part or every part at once; pick one of the single changes. "
+                              f"Hint: {hint}")
+    if name not in set(single["variant"]):
+        return Verdict(False, f"answer with one of the variants {', '.join(single['variant'])}, not {answer!r}.")
+    worst = single.loc[single["d PGD-20 50"].idxmin(), "variant"]
+    if name == worst:
+        return Verdict(True, f"{name} costs the most PGD-20 accuracy of the single changes.")
+    return Verdict(False, f"{name} costs less than another single change. Hint: {hint}")

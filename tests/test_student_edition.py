@@ -17,8 +17,9 @@ from nbformat.v4 import new_code_cell, new_notebook
 from cibtools import edition, paths
 
 BOOKS = sorted((paths.REPO_ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
-PRELUDE = ("import math\nimport numpy as np\nimport pandas as pd\nfrom IPython.display import display\n"
-           "from cibtools import exercises, scm")
+# What the lessons' setup cells give their exercises (nbval runs those cells in the instructor notebooks).
+PRELUDE = ("import math\nimport numpy as np\nimport pandas as pd\nimport torch\nfrom IPython.display import display\n"
+           "from cibtools import exercises, scm, verdict, paper_settings as shards\nrows = shards.read_rows()")
 ANSWERS = "print('ANSWERS ' + json.dumps({k: v for k, v in globals().items() if k.startswith('my_') and "\
           "isinstance(v, (int, float, str))}))"
 
@@ -84,7 +85,7 @@ def test_no_solution_hidden_test_or_reference_answer_is_left(student):
                 checkers += 1
                 assert cell.metadata["nbgrader"]["locked"], f"{book.name} cell {i}: a checker cell is editable"
                 assert cell.source.startswith("exercises.check_"), f"{book.name} cell {i}: {cell.source[:60]}"
-    assert checkers >= 18, checkers  # 01 and 02 have three exercises, 03-08 two each
+    assert checkers >= 23, checkers  # 01, 02 and 10 have three exercises, 03-09 two each
 
 
 def _run(cells):
