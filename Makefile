@@ -42,9 +42,15 @@ student: env
 	$(PY) -c "import nbgrader" 2>/dev/null || $(PY) -m pip install -q -e ".[instructor]"
 	$(PY) -m cibtools.edition student
 
-# Where the repository is hosted (owner/name on GitHub): rewrites every Colab badge and install cell
+# Where the repository is hosted (owner/name on GitHub): rewrites every Colab badge and install cell.
+# REPO reaches Python through the environment, as the text typed (never expanded by make, never parsed by a
+# shell); without REPO it refuses, and REPO= (empty) removes the address.
+ifneq ($(origin REPO),undefined)
+override REPO := $(value REPO)
+export REPO
+endif
 set-repository: env
-	$(PY) -m cibtools.repository set "$(REPO)"
+	$(PY) -m cibtools.repository set --from-env REPO
 
 benchmark: env
 	$(PY) benchmarks/bench_engine.py

@@ -8,6 +8,8 @@ in one batched call when the model's prediction is the `sample` mode.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -45,25 +47,40 @@ def check_settings(steps: int = 1, step_size: float | torch.Tensor | None = None
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r} (an attack with {name}={value!r} "
                              f"would return the clean inputs).")
-    if step_size is not None and not torch.is_tensor(step_size):
-        if isinstance(step_size, bool) or not isinstance(step_size, (int, float)) or not step_size > 0:
-            raise ValueError(f"step_size must be a number > 0 (None: 2.5 * eps / steps), got {step_size!r}.")
+    if torch.is_tensor(step_size):
+        if (not step_size.is_floating_point() or step_size.numel() == 0 or not bool(torch.isfinite(step_size).all())
+                or not bool((step_size > 0).all())):
+            raise ValueError(f"step_size as a tensor must hold finite floating-point values > 0 (one per image, or "
+                             f"one), got {step_size!r}.")
+    elif step_size is not None:
+        if (isinstance(step_size, bool) or not isinstance(step_size, (int, float)) or not math.isfinite(step_size)
+                or not step_size > 0):
+            raise ValueError(f"step_size must be a finite number > 0 (None: 2.5 * eps / steps), got {step_size!r}.")
     if loss not in LOSSES:
         raise ValueError(f"Unknown attack loss {loss!r}. Valid: {', '.join(LOSSES)}.")
 
 
 def check_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
-    """Images must be floating point in [0, 1]; labels integers in [0, classes), one per image."""
+    """Images must be finite, in [0, 1] and of the model's floating-point dtype; labels int64 (torch.long) in
+    [0, classes), one per image."""
     if not torch.is_tensor(x) or not x.is_floating_point():
         raise ValueError(f"Images must be a floating-point tensor in [0, 1], got "
                          f"{x.dtype if torch.is_tensor(x) else type(x).__name__} (divide uint8 images by 255).")
+    weight = next((p for p in model.parameters() if p.is_floating_point()), None) if isinstance(model, nn.Module) else None
+    if weight is not None and x.dtype != weight.dtype:
+        raise ValueError(f"Images are {x.dtype} but the model's weights are {weight.dtype}: pass images.to("
+                         f"{weight.dtype}) (the shipped datasets load as float32).")
+    if x.numel() and not bool(torch.isfinite(x).all()):
+        bad = int((~torch.isfinite(x)).sum())
+        raise ValueError(f"Images must be finite values in [0, 1], but {bad} pixel(s) are NaN or infinite.")
     if x.numel() and (float(x.min()) < 0.0 or float(x.max()) > 1.0):
         raise ValueError(f"Images must be in [0, 1], got values in [{float(x.min()):g}, {float(x.max()):g}] "
                          f"(images in 0-255: divide by 255).")
-    if not torch.is_tensor(y) or y.dtype not in (torch.int64, torch.int32) or y.dim() != 1 or y.shape[0] != x.shape[0]:
-        raise ValueError(f"Labels must be an integer tensor with one label per image ({x.shape[0]}), got "
+    if not torch.is_tensor(y) or y.dtype != torch.int64 or y.dim() != 1 or y.shape[0] != x.shape[0]:
+        raise ValueError(f"Labels must be an int64 (torch.long) tensor with one label per image ({x.shape[0]}), got "
                          f"{tuple(y.shape) if torch.is_tensor(y) else type(y).__name__}"
-                         f"{' ' + str(y.dtype) if torch.is_tensor(y) else ''}.")
+                         f"{' ' + str(y.dtype) if torch.is_tensor(y) else ''}"
+                         f"{' (pass labels.long())' if torch.is_tensor(y) and not y.is_floating_point() else ''}.")
     classes = getattr(model, "n_classes", None)
     if y.numel() and (int(y.min()) < 0 or (classes is not None and int(y.max()) >= classes)):
         raise ValueError(f"Labels must be in [0, {classes if classes is not None else 'classes'}), got "

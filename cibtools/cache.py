@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 import warnings
 from pathlib import Path
@@ -71,6 +72,10 @@ def load_checkpoint(path: Path, cfg: TrainConfig, device: torch.device | str = "
         raise CheckpointError(f"Checkpoint {path} is corrupt or unreadable ({err}). {advice}") from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
         raise CheckpointError(f"Checkpoint {path} has an unknown format (expected version {FORMAT_VERSION}). {advice}")
+    missing = [k for k in ("config", "digest", "state_dict", "history", "device") if k not in payload]
+    if missing:
+        raise CheckpointError(f"Checkpoint {path} lacks its {', '.join(missing)} (it was not written by "
+                              f"save_checkpoint, or was edited). {advice}")
     if payload["config"] != cfg.as_dict():
         raise CheckpointError(f"Checkpoint {path} was trained with another config than requested. {advice}")
     if digest(payload["config"], payload["state_dict"]) != payload.get("digest"):
@@ -105,8 +110,27 @@ def train_or_load(
         return load_checkpoint(path, cfg, device)
     result = train(cfg, device=device, progress=progress)
     if path.exists():
-        backup = path.with_name(f"{path.name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
-        path.replace(backup)
+        backup = move_aside(path)
         warnings.warn(f"Retraining {path.name}: the previous checkpoint was moved to {backup}.", stacklevel=2)
     save_checkpoint(result, path)
     return result
+
+
+def move_aside(path: Path) -> Path:
+    """Rename `path` to `<name>.old-<time>` (`-2`, `-3`, ... after it when that name is taken), never
+    replacing an earlier backup: two retrains in the same second keep both."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(1, 10_000):
+        backup = path.with_name(f"{path.name}.old-{stamp}" + (f"-{n}" if n > 1 else ""))
+        try:
+            os.link(path, backup)  # fails if the name is taken, where a rename would replace it
+        except FileExistsError:
+            continue
+        except OSError:  # no hard links here: take a free name (a clash needs two writers in the same instant)
+            if backup.exists():
+                continue
+            path.replace(backup)
+            return backup
+        path.unlink()
+        return backup
+    raise CheckpointError(f"No free backup name for {path}: remove old `{path.name}.old-*` files.")

@@ -12,7 +12,7 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 
 from . import losses
-from .data import check_name
+from .data import ByDataset, check_name
 
 METHODS = ("baseline", "mixup", "rs", "ciiv", "vib", "causalib", "at_fgsm", "at_pgd")
 METHOD_LABELS = {
@@ -20,8 +20,10 @@ METHOD_LABELS = {
     "causalib": "CausalIB", "at_fgsm": "AT (FGSM)", "at_pgd": "AT (PGD-20)",
 }
 VIB_METHODS = ("vib", "causalib")
+SEED_MAX = 2**32 - 1
 # Attack budgets of Sec. 4.1.3: 50/255 on MNIST and FashionMNIST, 8/255 on CIFAR-10.
-PAPER_EPS = {"mnist": 50 / 255, "fashion_mnist": 50 / 255, "cifar10": 8 / 255, "fake_cifar10": 8 / 255}
+# Any spelling `load_dataset` accepts works as a key (`PAPER_EPS["FashionMNIST"]`).
+PAPER_EPS = ByDataset({"mnist": 50 / 255, "fashion_mnist": 50 / 255, "cifar10": 8 / 255, "fake_cifar10": 8 / 255})
 # `authors_mlp`: the baseline MLP of the public code that appears to be the authors', 784-1024-1024-256 (ReLU)
 # before its linear classifier (models.authors_mlp_encoder).
 ARCHS = ("mlp", "alexnet", "authors_mlp")
@@ -47,6 +49,8 @@ _LATER_FIELDS = {"signed_input": False, "double_softmax": False, "first_layer_in
 
 
 def check_method(method: str) -> str:
+    if not isinstance(method, str):
+        raise ValueError(f"method must be one of {', '.join(METHODS)} (a string), got {method!r}.")
     key = method.lower().replace("-", "_")
     if key not in METHODS:
         raise ValueError(f"Unknown method {method!r}. Valid methods: {', '.join(METHODS)}.")
@@ -133,6 +137,9 @@ class TrainConfig:
         _number("lr", self.lr, low=0.0, low_open=True)
         _number("adam_beta1", self.adam_beta1, low=0.0, high=1.0, high_open=True)
         _integer("seed", self.seed, 0)
+        if self.seed > SEED_MAX:
+            raise ValueError(f"seed must be an integer in 0..{SEED_MAX} (2**32 - 1, a range every random generator "
+                             f"accepts, with the offsets evaluation adds to it), got {self.seed!r}.")
         for name in ("train_limit", "k", "train_samples", "causal_n_draws", "ciiv_loops", "ciiv_inner", "at_steps"):
             value = getattr(self, name)
             if value is not None:

@@ -18,6 +18,19 @@ from .data import TensorData
 from .models import eval_mode
 
 ATTACK_KINDS = ("clean", "fgsm", "pgd", "cw", "autoattack", "authors_pgd")
+# What each kind of attack uses besides eps; every other option must stay at its default (`_UNUSED`), so that a
+# row's label and columns never name an option that did not act.
+_USES = {"clean": (), "fgsm": ("eot", "loss", "transfer"),
+         "pgd": ("steps", "step_size", "restarts", "eot", "loss", "norm", "transfer", "random_start"),
+         "cw": ("steps", "step_size", "restarts", "eot", "norm", "transfer", "random_start"),
+         "autoattack": ("norm", "version", "transfer"), "authors_pgd": ("steps", "step_size", "loss", "transfer")}
+_UNUSED = {"steps": 0, "step_size": None, "restarts": 1, "eot": 1, "loss": "ce", "norm": "linf",
+           "version": "standard", "transfer": False, "random_start": True}
+_WHY = {("fgsm", "norm"): "FGSM here is the L-inf sign step; for an L2 attack use AttackSpec('pgd', eps, norm='l2')",
+        ("autoattack", "eot"): "AutoAttack's `rand` version does its own EOT: use version='rand'",
+        ("authors_pgd", "eot"): "the authors' PGD takes one random pass per step",
+        ("authors_pgd", "random_start"): "the authors' PGD always starts at a random point",
+        ("authors_pgd", "norm"): "the authors' PGD is an L-inf attack"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,17 @@ class AttackSpec:
         attacks.check_settings(steps, self.step_size, self.restarts, self.eot, self.loss)
         if self.version not in ("standard", "rand"):
             raise ValueError(f"Unknown AutoAttack version {self.version!r}. Valid: standard, rand.")
+        if self.kind == "clean" and bool((torch.as_tensor(self.eps) != 0).any()):
+            raise ValueError(f"AttackSpec('clean') has no budget: leave eps at 0 (got {self.eps!r}).")
+        for name, default in _UNUSED.items():
+            value = getattr(self, name)
+            if name in _USES[self.kind] or value == default or (self.kind == "cw" and name == "loss" and value == "cw"):
+                continue
+            if self.kind in ("fgsm", "autoattack", "clean") and name == "random_start":
+                continue  # no start point to randomise: False and True mean the same
+            why = _WHY.get((self.kind, name), f"{self.kind} does not use it")
+            raise ValueError(f"AttackSpec({self.kind!r}) got {name}={value!r}, which it would ignore ({why}); "
+                             f"{self.kind} uses {', '.join(('eps',) + _USES[self.kind])}.")
 
     @property
     def per_image(self) -> bool:
@@ -81,6 +105,8 @@ class AttackSpec:
             name += f" EOT-{self.eot}"
         if self.loss == "ce_on_softmax":
             name += " (softmax-CE)"
+        elif self.loss == "cw" and self.kind == "pgd":
+            name += " (CW loss)"
         if self.per_image:
             name += " (per-image eps)"
         if self.restarts > 1:
@@ -131,8 +157,14 @@ def craft(model: nn.Module, spec: AttackSpec, x: torch.Tensor, y: torch.Tensor,
 @torch.no_grad()
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """Predicted labels of the model's current prediction mode, in batches."""
+    _check_batch_size(batch_size)
     with eval_mode(model):
         return torch.cat([model(x[i:i + batch_size]).argmax(-1) for i in range(0, len(x), batch_size)])
+
+
+def _check_batch_size(batch_size) -> None:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1 (images per batch), got {batch_size!r}.")
 
 
 @contextlib.contextmanager
@@ -158,6 +190,7 @@ def craft_all(source: nn.Module, spec: AttackSpec, data: TensorData, batch_size:
               surrogate: nn.Module | None = None) -> torch.Tensor:
     """Adversarial examples for the whole of `data`, crafted on `source` (or on `surrogate` for a
     transfer attack) in batches of batch_size // eot images."""
+    _check_batch_size(batch_size)
     bs = max(1, batch_size // max(1, spec.eot))
     return torch.cat([craft(source, spec.batch(i, i + bs), data.images[i:i + bs], data.labels[i:i + bs], surrogate)
                       for i in range(0, len(data), bs)])
@@ -210,6 +243,14 @@ def robust_accuracy(
     """
     source = model if attacker is None else attacker
     attacked = "reported prediction" if attacker is None else getattr(attacker, "description", "another model")
+    _check_batch_size(batch_size)
+    if len(data) == 0:
+        raise ValueError(f"data ({data.name}, {data.split}) holds no images: an accuracy over zero images is no "
+                         f"number; give at least one (e.g. limit >= 1).")
+    attacks.check_batch(model, data.images, data.labels)  # NaN pixels, wrong dtypes: refused before any attack
+    bad = [s for s in attack_specs if not isinstance(s, AttackSpec)]
+    if bad:
+        raise ValueError(f"attack_specs must be a list of AttackSpec, got {bad[0]!r} among them.")
     rows = []
     for spec in attack_specs:
         start = time.perf_counter()

@@ -5,6 +5,7 @@ notebook reads only the fields it needs, so one table documents all run sizes.
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, fields, replace
 
@@ -30,6 +31,33 @@ class Profile:
     pgd_steps: tuple[int, ...] = (10, 20, 50, 100)
     eps_step_255: int = 8             # Fig. 4: eps from 8/255 to 152/255 in steps of 8/255
     extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Every setting checked when a profile is made (also one with `settings(..., **overrides)`)."""
+        for name in ("epochs", "at_pgd_epochs", "attack_limit", "eps_step_255"):
+            _whole(name, getattr(self, name))
+        for name in ("train_limit", "test_limit"):
+            if getattr(self, name) is not None:
+                _whole(name, getattr(self, name), "None (all images) or ")
+        for name, low in (("seeds", 0), ("eot_samples", 1), ("pgd_steps", 1)):
+            values = getattr(self, name)
+            if not isinstance(values, tuple) or not values:
+                raise ValueError(f"{name} must be a non-empty tuple of integers >= {low}, got {values!r}.")
+            for v in values:
+                _whole(name, v, low=low, plural=True)
+        for name in ("ablation_alphas", "ablation_betas", "alpha_sweep"):
+            values = getattr(self, name)
+            if (not isinstance(values, tuple) or not values or
+                    not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+                            for v in values)):
+                raise ValueError(f"{name} must be a non-empty tuple of finite numbers >= 0, got {values!r}.")
+        if not isinstance(self.datasets, tuple) or not self.datasets or not all(isinstance(d, str) for d in self.datasets):
+            raise ValueError(f"datasets must be a non-empty tuple of dataset names, got {self.datasets!r}.")
+
+
+def _whole(name: str, value, before: str = "", low: int = 1, plural: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{name} must be {before}{'integers' if plural else 'an integer'} >= {low}, got {value!r}.")
 
 
 _PROFILES = {
@@ -62,7 +90,12 @@ def settings(profile: str | None = None, **overrides) -> Profile:
     """The settings of `profile` (None: env `CIB_PROFILE`, else `quick`), with overrides.
     An empty or unknown name raises a ValueError naming the valid profiles."""
     name = os.environ.get("CIB_PROFILE", "quick") if profile is None else profile
-    return replace(_PROFILES[check_profile(name)], **{k: v for k, v in overrides.items() if v is not None})
+    base = _PROFILES[check_profile(name)]
+    valid = [f.name for f in fields(Profile) if f.name != "name"]
+    unknown = sorted(set(overrides) - set(valid))
+    if unknown:
+        raise ValueError(f"Unknown setting(s) {', '.join(unknown)}. Valid: {', '.join(valid)}.")
+    return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
 
 def _shown(value):

@@ -10,6 +10,7 @@ not exist, and the install cell explains what to do.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -19,8 +20,9 @@ from .paths import REPO_ROOT
 PYPROJECT = REPO_ROOT / "pyproject.toml"
 README = REPO_ROOT / "README.md"
 NOTEBOOKS = REPO_ROOT / "notebooks"
-_SETTING = re.compile(r'^repository = "([^"]*)"$', re.M)
-_VALID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_SETTING = re.compile(r'^repository = "([^"\n]*)"$', re.M)
+_ANY_SETTING = re.compile(r"^\s*repository\s*=.*$", re.M)  # also a hand-edited line
+_VALID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*")  # the whole text (fullmatch)
 INSTALL_MARK = "# Colab (or any machine without cibtools)"
 BADGE_MARK = ("[![Open In Colab]", "*Open in Colab:")
 README_START, README_END = "<!-- colab:start -->", "<!-- colab:end -->"
@@ -52,12 +54,40 @@ except ImportError:  # safe to run again after a failure: an unfinished clone is
     import cibtools'''
 
 
+def _setting(text: str) -> re.Match:
+    """The one `repository = "owner/name"` line of pyproject.toml's text, or a ValueError naming what is wrong."""
+    lines = _ANY_SETTING.findall(text)
+    good = _SETTING.findall(text)
+    if len(lines) != 1 or len(good) != 1:
+        found = "; ".join(repr(line) for line in lines) or "none"
+        raise ValueError(f'{PYPROJECT} must hold exactly one line `repository = "owner/name"` (or `repository = ""`) '
+                         f"under [tool.cibtools], written exactly so; found: {found}. Restore it with "
+                         f"`git checkout -- pyproject.toml`.")
+    return _SETTING.search(text)
+
+
+def check_repo(repo) -> str:
+    """`repo` itself if it is `owner/name` (GitHub's letters, digits, `_.-`) or "" (none); else a ValueError."""
+    if not isinstance(repo, str) or (repo and not _VALID.fullmatch(repo)):
+        raise ValueError(f"Repository must look like owner/name (letters, digits, '_', '.', '-'; nothing else, no "
+                         f"spaces or line breaks), or be empty to remove it; got {repo!r}.")
+    return repo
+
+
 def configured() -> str:
     """The `owner/name` set in pyproject.toml, or "" when none is set yet."""
-    match = _SETTING.search(PYPROJECT.read_text())
-    if match is None:
-        raise ValueError(f'{PYPROJECT} lacks `repository = "..."` under [tool.cibtools]; restore it from git.')
-    return match.group(1)
+    return check_repo(_setting(PYPROJECT.read_text()).group(1))
+
+
+def _read_notebook(path: Path):
+    """A notebook, or a ValueError naming the file when it is not a valid notebook."""
+    import nbformat
+
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception as err:  # noqa: BLE001 - not JSON, not a notebook: the same advice
+        raise ValueError(f"{path} is not a valid notebook ({type(err).__name__}: {str(err).splitlines()[0][:120]}): "
+                         f"restore it with `git checkout -- {path}`.") from None
 
 
 def badge(notebook: str, repo: str) -> str:
@@ -82,11 +112,18 @@ def _notebooks() -> list[Path]:
     return sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
 
 
-def _rewrite_notebook(path: Path, repo: str) -> bool:
-    """Badge line and install cell of one notebook rewritten for `repo`; True when the file changed."""
+def _rewritten_notebook(path: Path, repo: str) -> str | None:
+    """The text of one notebook with its badge line and install cell for `repo` (None: unchanged); a ValueError
+    naming it when it is not a notebook or lacks its one badge line or install cell."""
     import nbformat
 
-    nb = nbformat.read(path, as_version=4)
+    nb = _read_notebook(path)
+    badges = [line for c in nb.cells if c.cell_type == "markdown" for line in c.source.split("\n")
+              if line.startswith(BADGE_MARK)]
+    installs = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(INSTALL_MARK)]
+    if len(badges) != 1 or len(installs) != 1:
+        raise ValueError(f"{path} has {len(badges)} badge line(s) and {len(installs)} install cell(s), not one of "
+                         f"each: restore it with `git checkout -- {path}`.")
     changed = False
     for cell in nb.cells:
         if cell.cell_type == "markdown":
@@ -98,9 +135,10 @@ def _rewrite_notebook(path: Path, repo: str) -> bool:
             text = INSTALL_CELL.format(repo=repo)
             if cell.source != text:
                 cell.source, changed = text, True
-    if changed:
-        nbformat.write(nb, path)
-    return changed
+    if not changed:
+        return None
+    text = nbformat.writes(nb)
+    return text if text.endswith("\n") else text + "\n"  # as nbformat.write writes it
 
 
 def problems(repo: str | None = None) -> list[str]:
@@ -110,7 +148,11 @@ def problems(repo: str | None = None) -> list[str]:
     repo = configured() if repo is None else repo
     found = []
     for path in _notebooks():
-        nb = nbformat.read(path, as_version=4)
+        try:
+            nb = _read_notebook(path)
+        except ValueError as err:
+            found.append(str(err))
+            continue
         badges = [line for c in nb.cells if c.cell_type == "markdown" for line in c.source.split("\n")
                   if line.startswith(BADGE_MARK)]
         installs = [c.source for c in nb.cells if c.cell_type == "code" and c.source.startswith(INSTALL_MARK)]
@@ -129,40 +171,73 @@ def problems(repo: str | None = None) -> list[str]:
 
 
 def set_repository(repo: str) -> list[str]:
-    """Write `repo` to pyproject.toml and rewrite the notebooks and README; the files changed."""
-    if repo and not _VALID.match(repo):
-        raise ValueError(f"Repository must look like owner/name (GitHub), got {repo!r}.")
-    PYPROJECT.write_text(_SETTING.sub(f'repository = "{repo}"', PYPROJECT.read_text(), count=1))
-    changed = [p.name for p in _notebooks() if _rewrite_notebook(p, repo)]
-    text = README.read_text()
-    start, end = text.find(README_START), text.find(README_END)
-    if start < 0 or end < 0:
-        raise ValueError(f"README.md lacks the {README_START} ... {README_END} markers of its Colab section.")
-    new = text[:start] + readme_section(repo) + text[end + len(README_END):]
-    if new != text:
-        README.write_text(new)
-        changed.append("README.md")
-    return changed
+    """Write `repo` to pyproject.toml and rewrite the notebooks and README; the files changed. Everything is
+    checked first (the address, pyproject's one setting line, the README's markers, every notebook), then
+    each changed file is written under a temporary name and renamed; a file that would not change is not
+    touched (an unchanged pyproject.toml does not trigger a reinstall)."""
+    check_repo(repo)
+    text = PYPROJECT.read_text()
+    setting = _setting(text)
+    new_files: dict[Path, str] = {}
+    if setting.group(1) != repo:
+        new_files[PYPROJECT] = text[:setting.start()] + f'repository = "{repo}"' + text[setting.end():]
+    for path in _notebooks():
+        new = _rewritten_notebook(path, repo)
+        if new is not None:
+            new_files[path] = new
+    readme = README.read_text()
+    start, end = readme.find(README_START), readme.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"{README} lacks the {README_START} ... {README_END} markers of its Colab section (in that "
+                         f"order): restore them with `git checkout -- README.md`. Nothing was written.")
+    new = readme[:start] + readme_section(repo) + readme[end + len(README_END):]
+    if new != readme:
+        new_files[README] = new
+    temporary = {path: path.with_name(f".{path.name}.{os.getpid()}.tmp") for path in new_files}
+    try:
+        for path, content in new_files.items():
+            temporary[path].write_text(content)
+        for path in new_files:
+            temporary[path].replace(path)
+    finally:
+        for tmp in temporary.values():
+            tmp.unlink(missing_ok=True)
+    return [p.name for p in new_files]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cibtools.repository", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     setter = sub.add_parser("set", help="set owner/name and rewrite every badge and install cell")
-    setter.add_argument("repo", help='owner/name on GitHub ("" to unset)')
+    setter.add_argument("repo", nargs="?", help='owner/name on GitHub ("" to unset)')
+    setter.add_argument("--from-env", metavar="VAR", help="read the address from environment variable VAR (as "
+                                                          "`make set-repository REPO=owner/name` does)")
     sub.add_parser("check", help="list the places that disagree with the configured address")
     args = parser.parse_args(argv)
-    if args.command == "set":
-        try:
-            changed = set_repository(args.repo)
-        except ValueError as err:
-            print(err, file=sys.stderr)
-            return 2
-        print(f"repository = {args.repo!r}; rewrote {', '.join(changed) or 'nothing (already up to date)'}")
-        return 0
-    found = problems()
+    try:
+        if args.command == "set":
+            repo = _address(args.repo, args.from_env)
+            changed = set_repository(repo)
+            print(f"repository = {repo!r}; rewrote {', '.join(changed) or 'nothing (already up to date)'}")
+            return 0
+        found = problems()
+    except ValueError as err:
+        print(err, file=sys.stderr)
+        return 2
     print("\n".join(found) if found else f"All notebooks and the README agree with repository = {configured()!r}.")
     return 1 if found else 0
+
+
+def _address(repo: str | None, variable: str | None) -> str:
+    """The address given on the command line, or read from the environment variable `variable`."""
+    if (repo is None) == (variable is None):
+        raise ValueError("Give the address (`set owner/name`, `set \"\"` to remove it) or --from-env VAR, not both.")
+    if variable is None:
+        return repo
+    if variable not in os.environ:
+        raise ValueError(f"{variable} is not set: run `make set-repository {variable}=owner/name` (`{variable}=` with "
+                         f"nothing after it removes the address). Nothing was changed.")
+    return os.environ[variable]
 
 
 if __name__ == "__main__":

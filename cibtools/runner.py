@@ -77,7 +77,11 @@ def _missing_data(book: Path, profile: str) -> str | None:
     """
     if profile == "smoke":
         return None
-    meta = json.loads(book.read_text()).get("metadata", {}).get("cibtools", {})
+    try:
+        meta = json.loads(book.read_text()).get("metadata", {}).get("cibtools", {})
+    except (ValueError, AttributeError) as err:
+        raise ValueError(f"{book} is not a valid notebook ({type(err).__name__}: {err}): restore it with "
+                         f"`git checkout -- {book}`.") from None
     for name in meta.get("requires", []):
         if not available(name):
             return name
@@ -113,7 +117,13 @@ def run_notebooks(
     outputs are published to the committed `figures/` and `results/`."""
     check_profile(profile)
     out = Path(out_dir) if out_dir is not None else paths.runs_dir() / profile
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder: give a folder for the executed notebooks and logs/.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"--out {out} cannot be created ({type(err).__name__}: {err}): give a writable folder.") from None
+    read_timings(out / "timings.json")  # a damaged record is found before any notebook runs, not after
     books = list_notebooks(Path(folder), only)
     if not books:
         raise NotebookFailed(f"No notebooks named NN-*.ipynb in {folder}.")
@@ -203,11 +213,28 @@ def record_timings(path: Path, timings: list[dict]) -> list[dict]:
     Runs with `--only` thus add to the record of earlier runs instead of erasing it.
     """
     now = time.strftime("%Y-%m-%d %H:%M:%S")
-    known = {t["notebook"]: t for t in (json.loads(path.read_text()) if path.exists() else [])}
+    known = {t["notebook"]: t for t in read_timings(path)}
     known.update({t["notebook"]: {**t, "finished": now, "threads": _threads()} for t in timings})
     merged = [known[name] for name in sorted(known)]
     path.write_text(json.dumps(merged, indent=2))
     return merged
+
+
+def read_timings(path: Path) -> list[dict]:
+    """The entries of a timings record (none when it does not exist); a ValueError naming it when it is not one."""
+    if not path.exists():
+        return []
+    try:
+        entries = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        entries, reason = None, f"{type(err).__name__}: {err}"
+    else:
+        reason = "not a list of entries with a 'notebook' name"
+    if not isinstance(entries, list) or not all(isinstance(t, dict) and isinstance(t.get("notebook"), str)
+                                                for t in entries):
+        raise ValueError(f"{path} is not a timings record ({reason}): delete it (it only records how long each "
+                         f"notebook took; the next run writes it again).")
+    return entries
 
 
 def _threads() -> int:
@@ -228,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     except NotebookFailed as err:
         print(f"FAILED: {err}", file=sys.stderr)
         return 1
+    except ValueError as err:  # a bad --out, a damaged timings record, an unknown profile: before any notebook ran
+        print(err, file=sys.stderr)
+        return 2
     except (RunInterrupted, KeyboardInterrupt) as err:
         print(f"Interrupted: {err or 'between notebooks'}. Published outputs are those of completed notebooks.",
               file=sys.stderr)

@@ -11,6 +11,7 @@ import html
 import json
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 from . import paths
@@ -42,17 +43,23 @@ def build(profile: str = "quick", runs: Path | None = None, out: Path | None = N
     commit = git_commit()
     items = []
     for book in books:
-        nb = json.loads(book.read_text())
-        body, _ = exporter.from_filename(str(book))
+        try:
+            nb = json.loads(book.read_text())
+            body, _ = exporter.from_filename(str(book))
+        except Exception as err:  # noqa: BLE001 - not JSON, or not a notebook nbconvert can read
+            raise ValueError(f"{book} is not a valid executed notebook ({type(err).__name__}: "
+                             f"{str(err).splitlines()[0][:120]}): run it again (`make reproduce PROFILE={profile}`) "
+                             f"or delete it.") from None
         (out / f"{book.stem}.html").write_text(body)
         ran = time.strftime("%Y-%m-%d %H:%M", time.localtime(book.stat().st_mtime))
         title = html.escape(_title(nb, book.stem))
-        items.append(f'<li><a href="{book.stem}.html">{title}</a> <small>ran {ran}, profile <code>{profile}</code>, '
+        href = html.escape(urllib.parse.quote(f"{book.stem}.html"))
+        items.append(f'<li><a href="{href}">{title}</a> <small>ran {ran}, profile <code>{html.escape(profile)}</code>, '
                      f'commit <code>{html.escape(commit)}</code></small></li>')
     index = out / "index.html"
     index.write_text(
         "<!doctype html><html><head><meta charset='utf-8'><title>CausalIB notebooks: executed run</title></head>"
-        f"<body><h1>CausalIB notebooks: the executed <code>{profile}</code> run</h1>"
+        f"<body><h1>CausalIB notebooks: the executed <code>{html.escape(profile)}</code> run</h1>"
         f"<p>{len(books)} notebooks from <code>{html.escape(str(source))}</code>, rendered "
         f"{time.strftime('%Y-%m-%d %H:%M')}.</p><ul>{''.join(items)}</ul></body></html>\n")
     return index
