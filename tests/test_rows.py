@@ -202,9 +202,11 @@ def test_a_shard_refuses_before_it_trains(tmp_path, monkeypatch, problem, messag
     assert "weights_only" not in str(err.value)
 
 
-def _light_evaluation(monkeypatch):
-    full = PS.evaluate_model
-    monkeypatch.setattr(PS, "evaluate_model", lambda model, shard, test, eps_255=None: full(model, shard, test, (50,)))
+def _light_evaluation(monkeypatch):  # clean, FGSM and PGD-20 at 50/255 in the mean prediction: what is kept matters here
+    from cibtools.evaluate import mean_then_sample
+
+    monkeypatch.setattr(PS, "evaluate_model", lambda model, shard, test, eps_255=None: mean_then_sample(
+        model, test, [50 / 255], method=shard.method, sample=False).assign(protocol="sound"))
 
 
 def test_a_finished_shard_keeps_its_rows_when_its_side_table_is_damaged(tmp_path, monkeypatch, capsys):

@@ -37,11 +37,12 @@ def _make_set_repository(repo: str | None, workdir: Path) -> subprocess.Complete
 def test_make_set_repository_executes_nothing_in_repo_and_refuses_without_it(tmp_path):
     watched = [repository.PYPROJECT, repository.README, *sorted(repository.NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))]
     before = {p: p.read_bytes() for p in watched}
-    for n, repo in enumerate([f'x"; touch {tmp_path}/quote; echo "', f"`touch {tmp_path}/backtick`",
-                              f"$(touch {tmp_path}/dollar)", f"$(shell touch {tmp_path}/make)", "a/b'; touch x; '"]):
-        done = _make_set_repository(repo, tmp_path)
-        assert done.returncode != 0 and "Repository must look like owner/name" in done.stderr, (repo, done.stderr)
-        assert repr(repo) in done.stderr  # it reached Python as one argument, exactly as typed
+    # a quote, a backtick, $(...), make's $(shell ...) and a single quote, each trying to create a file
+    repo = (f'x"; touch {tmp_path}/quote; echo " `touch {tmp_path}/backtick` $(touch {tmp_path}/dollar) '
+            f"$(shell touch {tmp_path}/make) '; touch {tmp_path}/single; '")
+    done = _make_set_repository(repo, tmp_path)
+    assert done.returncode != 0 and "Repository must look like owner/name" in done.stderr, done.stderr
+    assert repr(repo) in done.stderr  # it reached Python as one argument, exactly as typed
     assert not list(tmp_path.iterdir())  # nothing ran: no file was created
     done = _make_set_repository(None, tmp_path)
     assert done.returncode != 0 and "REPO is not set" in done.stderr and "Nothing was changed" in done.stderr
