@@ -54,8 +54,10 @@ refused until `import-rows` has moved its rows (idempotent; a shard present with
     python -m cibtools.paper_settings scales             # the noise scale each finished VIB-type model learned
     python -m cibtools.paper_settings view table1 > t.csv  # all shards' rows as one table (or strong, scales)
     python -m cibtools.paper_settings import-rows old/table1.csv --strong old/strong.csv --scales old/scales.csv
-    # a cluster runs shards side by side, e.g. a Slurm job array over the shard indices:
-    sbatch --array=0-26 --wrap 'python -m cibtools.paper_settings run --index $SLURM_ARRAY_TASK_ID'
+    # more than one machine: each missing shard as one job of a job array, through submitit
+    python -m cibtools.paper_settings submit --executor local --parallel 2          # a laptop: two 1-CPU jobs
+    python -m cibtools.paper_settings submit --executor local --gpus 1 --parallel 1 # a workstation with a GPU
+    python -m cibtools.paper_settings submit --executor slurm --cpus 4 --gpus 1 --hours 2 --partition gpu
 
 Shard times measured on this project's 2-core CPU with one thread while the other core worked (50 epochs,
 then the full evaluation; each row's `train_seconds` and `seconds` record its own): a VIB shard 29-50 min
@@ -90,6 +92,7 @@ from .config import TrainConfig
 from .data import always_dark_pixels, load_dataset
 from .evaluate import ATTACK_KINDS, AttackSpec, authors_pgd_rows, authors_rows, mean_then_sample, robust_accuracy
 from .models import eval_mode
+from . import scheduler
 from .results import git_commit
 from .train import default_device, model_for, train
 
@@ -558,9 +561,22 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--index", type=int, help="the shard at this index of `status --all` (job arrays)")
     run.add_argument("--reverse", action="store_true", help="take the missing shards from the end (a second worker)")
     run.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
-    run.add_argument("--epochs", type=int, default=50, help="training epochs (50: the paper; less only for tests)")
-    run.add_argument("--train-limit", type=int, default=None, help="training images (tests only)")
-    run.add_argument("--test-limit", type=int, default=None, help="test images (tests only)")
+    sub_ = sub.add_parser("submit", help="submit each missing shard as one job of a job array through submitit "
+                                         "(Slurm where `sbatch` exists, local processes otherwise)")
+    sub_.add_argument("shards", nargs="*", help="shard names (default: every missing shard)")
+    sub_.add_argument("--executor", choices=scheduler.EXECUTORS, default="auto",
+                      help="slurm, local, or auto (default: slurm where `sbatch` exists)")
+    sub_.add_argument("--cpus", type=int, default=1, help="CPUs per job, also its torch threads (default 1)")
+    sub_.add_argument("--gpus", type=int, default=0, help="GPUs per job (default 0)")
+    sub_.add_argument("--hours", type=float, default=4.0, help="time limit per job in hours (default 4)")
+    sub_.add_argument("--partition", help="the Slurm partition")
+    sub_.add_argument("--parallel", type=int, default=2, help="jobs running at once (default 2)")
+    sub_.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present on the node)")
+    sub_.add_argument("--no-wait", action="store_true", help="local executor: return once the first jobs started")
+    for p in (run, sub_):
+        p.add_argument("--epochs", type=int, default=50, help="training epochs (50: the paper; less only for tests)")
+        p.add_argument("--train-limit", type=int, default=None, help="training images (tests only)")
+        p.add_argument("--test-limit", type=int, default=None, help="test images (tests only)")
     imp = sub.add_parser("import-rows", help="move the rows of old shared files (table1.csv, strong.csv, scales.csv) "
                                              "into one file per shard; idempotent")
     imp.add_argument("table1", type=Path, nargs="?", help="an old-style table1.csv")
@@ -570,7 +586,7 @@ def main(argv: list[str] | None = None) -> None:
     view.add_argument("table", choices=sorted(TABLES))
     for p in (strong, scales, run):
         p.add_argument("--threads", type=_threads, help="torch threads (default: torch's own)")
-    for p in (st, strong, scales, run, imp, view):
+    for p in (st, strong, scales, run, sub_, imp, view):
         p.add_argument("--dir", type=Path, default=None,
                        help="the rows folder, holding shards/, strong/ and scales/ (default results/paper_settings)")
     args = parser.parse_args(argv)
@@ -597,6 +613,9 @@ def _command(args) -> None:
             print(f"{name}: {len(written)} new file(s){': ' + ', '.join(Path(w).name for w in written) if written else ''}"
                   f"; {len(present)} shard(s) already present with the same rows", flush=True)
         return
+    if args.command == "submit":
+        _submit(args, named)
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.command == "scales":
@@ -619,8 +638,7 @@ def _command(args) -> None:
             print(f"{shard.name}: " + ("rows present, skipped" if rows is None else
                   ", ".join(f"{a} {v:.2f}%" for a, v in zip(rows["attack"], rows["accuracy"]))), flush=True)
         return
-    if (args.epochs != 50 or args.train_limit or args.test_limit is not None) and args.dir is None:
-        raise ValueError("A reduced run (--epochs/--train-limit/--test-limit) must write elsewhere: give --dir FOLDER.")
+    _reduced_run_needs_dir(args)
     device = check_device(args.device)
     if args.dir is not None:
         args.dir.mkdir(parents=True, exist_ok=True)
@@ -635,6 +653,32 @@ def _command(args) -> None:
             continue
         if rows is None:
             print(f"{shard.name}: another worker finished it first, skipped", flush=True)
+
+
+def _submit(args, named: list[Shard]) -> None:
+    """`submit`: every named (or missing) shard as one job each, through `cibtools.scheduler`."""
+    _reduced_run_needs_dir(args)
+    root = _root(args.dir)
+    done = done_shards(root)
+    chosen = named or [s for s in all_shards() if s.part != "extra" or (args.gpus and args.gpus > 0)]
+    todo = [s for s in chosen if s.name not in done]
+    for s in chosen:
+        if s.name in done:
+            print(f"{s.name}: rows present, not submitted", flush=True)
+    if not todo:
+        return
+    if args.device is not None and args.executor == "local":
+        check_device(args.device)  # a cluster node's devices are checked by the job there
+    executor = scheduler.make_executor(args.executor, root / "logs", cpus=args.cpus, gpus=args.gpus, hours=args.hours,
+                                       partition=args.partition, parallel=args.parallel)
+    run_kwargs = dict(rows_dir=root, epochs=args.epochs, train_limit=args.train_limit, test_limit=args.test_limit)
+    scheduler.submit(todo, executor, threads=args.cpus, device=args.device, run_kwargs=run_kwargs,
+                     parallel=args.parallel, wait=not args.no_wait)
+
+
+def _reduced_run_needs_dir(args) -> None:
+    if (args.epochs != 50 or args.train_limit or args.test_limit is not None) and args.dir is None:
+        raise ValueError("A reduced run (--epochs/--train-limit/--test-limit) must write elsewhere: give --dir FOLDER.")
 
 
 if __name__ == "__main__":
