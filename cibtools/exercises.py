@@ -469,9 +469,9 @@ def check_welch_changes(answer: Any, rows) -> Verdict:
 def _best_combination_gain(rows) -> dict[str, float]:
     from . import verdict
 
-    factors = verdict.factor_table(rows)
+    factors = verdict.factor_table(rows).dropna(subset=["FGSM", "PGD"])  # protocols with both attacks
     best = factors.loc[factors["PGD"].idxmax()]
-    keys = ["method", "model", "optimiser", "epochs"]
+    keys = ["method", "model", "inputs", "optimiser", "epochs"]
     same = factors[(factors[keys] == best[keys]).all(axis=1) & (factors["protocol"] == "sound")].iloc[0]
     return {"FGSM": float(best["FGSM"] - same["FGSM"]), "PGD": float(best["PGD"] - same["PGD"])}
 
@@ -479,7 +479,7 @@ def _best_combination_gain(rows) -> dict[str, float]:
 def check_protocol_advantage(answer: Any, rows) -> Verdict:
     """10, exercise 2: for the combination with the highest PGD accuracy in `verdict.factor_table(rows)`, is its
     advantage over the sound protocol on the same model larger under "FGSM" or under "PGD"?"""
-    hint = ("find the row with the highest PGD, then the row with the same method, model, optimiser and epochs "
+    hint = ("find the row with the highest PGD, then the row with the same method, model, inputs, optimiser and epochs "
             "under the sound protocol, and compare the two differences (they may have different signs).")
     if answer is None or answer is Ellipsis:
         return _unanswered(f"your answer is still empty: replace the `...` with \"FGSM\" or \"PGD\". Hint: {hint}")

@@ -170,3 +170,50 @@ def mechanism_lines(table: pd.DataFrame, column: str = "PGD-20 16") -> list[str]
                      f"and {high:.1f}% ([-1, 1] inputs), {100 * share:.0f}% of the gap: {verdict} "
                      f"(our reading, one seed).")
     return lines
+
+
+# The two parts a small-budget robustness could come from, each as pairs of (method, variant) that differ only in it.
+SMALL_BUDGET_PARTS = {
+    "the input scaling ([0, 1] -> [-1, 1])": [((m, "ours"), (m, "signed")) for m in ("baseline", "vib", "causalib")]
+    + [(("vib", "authors_unit_input"), ("vib", "authors"))],
+    "the bottleneck (none -> VIB or CausalIB)": [(("baseline", b), (m, v)) for b, v in
+                                                 (("ours", "ours"), ("signed", "signed"), ("ours", "authors_unit_input"),
+                                                  ("signed", "authors")) for m in ("vib", "causalib")],
+}
+
+
+def _small_budget_value(rows: pd.DataFrame, strong: pd.DataFrame | None, method: str, variant: str,
+                        dataset: str) -> tuple[float, float]:
+    """(AutoAttack at 16/255, PGD-20 at 16/255) of one seed-0 model's mean (or deterministic) prediction."""
+    sel = rows[(rows["method"] == method) & (rows["variant"] == variant) & (rows["dataset"] == dataset)
+               & (rows["seed"] == 0) & (rows["epochs"] == 50) & (rows["protocol"] == "sound")
+               & rows["mode"].isin(["mean", "deterministic"]) & (rows["kind"] == "pgd") & np.isclose(rows["eps_255"], 16)]
+    pgd = float(sel["accuracy"].iloc[0]) if len(sel) else np.nan
+    return _autoattack(strong, f"{method}-{variant}-{dataset}-s0", 16), pgd
+
+
+def small_budget_parts(rows: pd.DataFrame, strong: pd.DataFrame | None = None, dataset: str = "mnist") -> pd.DataFrame:
+    """For each part of `SMALL_BUDGET_PARTS`, every measured pair (seed 0, 50 epochs) and the change at 16/255 that
+    adding the part makes: under AutoAttack where both models were attacked with it, else under PGD-20."""
+    out = []
+    for part, pairs in SMALL_BUDGET_PARTS.items():
+        for (m0, v0), (m1, v1) in pairs:
+            (aa0, pgd0), (aa1, pgd1) = (_small_budget_value(rows, strong, m, v, dataset) for m, v in ((m0, v0), (m1, v1)))
+            attack, a, b = ("AutoAttack", aa0, aa1) if not (np.isnan(aa0) or np.isnan(aa1)) else ("PGD-20", pgd0, pgd1)
+            if np.isnan(a) or np.isnan(b):
+                continue
+            out.append({"part": part, "from": f"{m0}-{v0}", "to": f"{m1}-{v1}", "attack": attack,
+                        "from_acc": a, "to_acc": b, "change": b - a})
+    return pd.DataFrame(out, columns=["part", "from", "to", "attack", "from_acc", "to_acc", "change"])
+
+
+def small_budget_line(parts: pd.DataFrame) -> str:
+    """The part that carries the small-budget robustness, in words: the one whose pairs change the accuracy at
+    16/255 most on average, with each part's mean change and its pairs (whatever the rows say)."""
+    if parts.empty:
+        return "Which part carries the robustness at 16/255: no pair of models that differ in one part has been run yet."
+    means = parts.groupby("part", sort=False)["change"].agg(["mean", "count"])
+    top = means["mean"].idxmax()
+    each = "; ".join(f"{p}: {r['mean']:+.1f} points on average over {int(r['count'])} pair(s)" for p, r in means.iterrows())
+    return (f"At 16/255 (MNIST, seed 0, AutoAttack where both models of a pair were attacked with it, else PGD-20), "
+            f"{top} carries most of the robustness: {each}.")

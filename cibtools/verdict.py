@@ -12,7 +12,7 @@ from . import reporting
 from .config import METHOD_LABELS
 
 PAPER_RUNS = 3  # runs assumed behind each paper mean +- sd (the paper does not say): Welch's df uses it
-COLUMN = {"clean": "clean", "fgsm": "FGSM", "pgd": "PGD"}
+COLUMN = {"clean": "clean", "fgsm": "FGSM", "pgd": "PGD", "authors_pgd": "PGD"}
 VARIANT_LABELS = {"ours": "", "authors": " (authors' model)", "alemi": " (Alemi's optimiser)"}  # parts 1 and 2
 WITHOUT = {  # part 3: what each ablation of the authors' VIB leaves out (`paper_settings.ABLATIONS`)
     "authors_unit_input": "inputs in [0, 1], not [-1, 1]", "authors_linear_heads": "one Linear layer per head, not two",
@@ -22,10 +22,17 @@ ABLATION_COLUMNS = ["variant", "changed", "epochs", "clean", "FGSM 16", "PGD-20 
                     "d FGSM 50", "d PGD-20 50"]
 TABLE_COLUMNS = ["dataset", "method", "variant", "mode", "attack", "eps_255", "seeds", "ours_mean", "ours_sd", "per_seed", "n",
                  "paper_mean", "paper_sd", "diff", "welch_t", "p", "label"]
-FACTOR_COLUMNS = ["method", "model", "optimiser", "epochs", "protocol", "FGSM", "PGD", "paper_FGSM", "paper_PGD20",
-                  "gap_FGSM", "gap_PGD"]
-FACTORS = {  # factor: (our level, the paper-like level)
-    "model": ("ours", "authors"), "protocol": ("sound", "authors"), "epochs": (4, 50), "optimiser": ("ours", "Alemi"),
+FACTOR_COLUMNS = ["method", "model", "inputs", "optimiser", "epochs", "protocol", "FGSM", "PGD", "paper_FGSM",
+                  "paper_PGD20", "gap_FGSM", "gap_PGD"]
+# The variants of the factor table and the levels they stand for: (bottleneck model, input scaling, optimiser).
+VARIANT_FACTORS = {
+    "ours": ("ours", "[0, 1]", "ours"), "alemi": ("ours", "[0, 1]", "Alemi"), "signed": ("ours", "[-1, 1]", "ours"),
+    "authors": ("authors", "[-1, 1]", "ours"), "authors_unit_input": ("authors", "[0, 1]", "ours"),
+}
+FACTORS = {  # factor: (its column, our level, the paper-like level); protocol `authors_pgd` is their PGD as their code runs it
+    "model": ("model", "ours", "authors"), "inputs": ("inputs", "[0, 1]", "[-1, 1]"),
+    "protocol": ("protocol", "sound", "authors"), "authors' PGD": ("protocol", "sound", "authors_pgd"),
+    "epochs": ("epochs", 4, 50), "optimiser": ("optimiser", "ours", "Alemi"),
 }
 
 
@@ -77,42 +84,43 @@ def paper_settings_table(rows: pd.DataFrame, paper_runs: int = PAPER_RUNS) -> pd
 
 
 def factor_table(rows: pd.DataFrame, dataset: str = "mnist", eps_255: float = 50) -> pd.DataFrame:
-    """VIB and CausalIB on `dataset` at `eps_255`, seed 0, sampled prediction: one row per combination
-    of model x optimiser x epochs x protocol with its FGSM and PGD accuracy (PGD-20 with EOT-4 under the
-    sound protocol; the authors' PGD-40 on CE of probabilities, one pass per step) beside the paper's."""
+    """VIB and CausalIB on `dataset` at `eps_255`, seed 0, sampled prediction: one row per combination of
+    model x input scaling x optimiser x epochs x protocol (`VARIANT_FACTORS`) with its FGSM and PGD accuracy
+    (PGD-20 with EOT-4 under the sound protocol; the authors' PGD-40 on CE of probabilities, one pass per step,
+    under `authors`; their PGD as their code computes it under `authors_pgd`, which has no FGSM) beside the paper's."""
     sel = rows[(rows["dataset"] == dataset) & (rows["seed"] == 0) & (rows["mode"] == "sample")
                & rows["method"].isin(["vib", "causalib"]) & (rows["eps_255"] == eps_255)
-               & rows["variant"].isin(list(VARIANT_LABELS))]
+               & rows["variant"].isin(list(VARIANT_FACTORS))]
     out = []
     for (m, variant, epochs, protocol), g in sel.groupby(["method", "variant", "epochs", "protocol"], sort=False):
-        acc = {COLUMN[k]: float(a) for k, a in zip(g["kind"], g["accuracy"])}
+        acc = {COLUMN[k]: float(a) for k, a in zip(g["kind"], g["accuracy"]) if k in COLUMN}
         pf, pp = _paper(dataset, m, "FGSM")[0], _paper(dataset, m, "PGD")[0]
-        out.append({"method": m, "model": "authors" if variant == "authors" else "ours",
-                    "optimiser": "Alemi" if variant == "alemi" else "ours", "epochs": int(epochs),
+        model, inputs, optimiser = VARIANT_FACTORS[variant]
+        out.append({"method": m, "model": model, "inputs": inputs, "optimiser": optimiser, "epochs": int(epochs),
                     "protocol": protocol, "FGSM": acc.get("FGSM", np.nan), "PGD": acc.get("PGD", np.nan),
                     "paper_FGSM": pf, "paper_PGD20": pp,
                     "gap_FGSM": acc.get("FGSM", np.nan) - pf, "gap_PGD": acc.get("PGD", np.nan) - pp})
     return pd.DataFrame(out, columns=FACTOR_COLUMNS).sort_values(
-        ["method", "model", "optimiser", "epochs", "protocol"], ignore_index=True)
+        ["method", "model", "inputs", "optimiser", "epochs", "protocol"], ignore_index=True)
 
 
 def gaps_closed(factors: pd.DataFrame) -> pd.DataFrame:
     """For each factor, the mean change in FGSM and PGD accuracy (points) from our level to the
     paper-like level over the pairs of cells that differ only in that factor; positive = towards
     the paper (whose numbers are higher)."""
-    keys = list(FACTORS)
+    columns = sorted({column for column, _, _ in FACTORS.values()})
     out = []
-    for factor, (ours, theirs) in FACTORS.items():
-        others = ["method"] + [k for k in keys if k != factor]
-        a = factors[factors[factor] == ours].set_index(others)
-        b = factors[factors[factor] == theirs].set_index(others)
+    for factor, (column, ours, theirs) in FACTORS.items():
+        others = ["method"] + [c for c in columns if c != column]
+        a = factors[factors[column] == ours].set_index(others)
+        b = factors[factors[column] == theirs].set_index(others)
         both = a.index.intersection(b.index)
-        diff_f = (b.loc[both, "FGSM"] - a.loc[both, "FGSM"]) if len(both) else pd.Series(dtype=float)
-        diff_p = (b.loc[both, "PGD"] - a.loc[both, "PGD"]) if len(both) else pd.Series(dtype=float)
+        diff_f = (b.loc[both, "FGSM"] - a.loc[both, "FGSM"]).dropna() if len(both) else pd.Series(dtype=float)
+        diff_p = (b.loc[both, "PGD"] - a.loc[both, "PGD"]).dropna() if len(both) else pd.Series(dtype=float)
         out.append({"factor": factor, "from_level": ours, "to_level": theirs, "pairs": len(both),
-                    "FGSM_points": diff_f.mean() if len(both) else np.nan,
-                    "PGD_points": diff_p.mean() if len(both) else np.nan,
-                    "largest_PGD_change": diff_p.abs().max() if len(both) else np.nan})
+                    "FGSM_points": diff_f.mean() if len(diff_f) else np.nan,
+                    "PGD_points": diff_p.mean() if len(diff_p) else np.nan,
+                    "largest_PGD_change": diff_p.abs().max() if len(diff_p) else np.nan})
     return pd.DataFrame(out)
 
 
@@ -242,10 +250,12 @@ def other_dataset_lines(table: pd.DataFrame, tolerance: float = 5.0) -> list[str
 
 
 def conclusion(factors: pd.DataFrame, gaps: pd.DataFrame, table: pd.DataFrame, tolerance: float = 5.0,
-               strong: pd.DataFrame | None = None, ablation: pd.DataFrame | None = None) -> str:
+               strong: pd.DataFrame | None = None, ablation: pd.DataFrame | None = None,
+               rows: pd.DataFrame | None = None) -> str:
     """The verdict in plain words, written from the numbers (never from expectations). `strong`: rows of
     `paper_settings.run_strong` (stronger attacks on robust-looking models), quoted where present;
-    `ablation`: `bottleneck_ablation`'s table, whose `ablation_lines` end the verdict."""
+    `ablation`: `bottleneck_ablation`'s table, whose `ablation_lines` follow; `rows`: all rows, for part 4's
+    lines (`reproduction`: the input scaling on every model, and the part that carries the robustness at 16/255)."""
     if factors.empty:
         return "No paper-settings rows yet: run `python -m cibtools.paper_settings run`."
     lines = []
@@ -264,15 +274,17 @@ def conclusion(factors: pd.DataFrame, gaps: pd.DataFrame, table: pd.DataFrame, t
             f"{METHOD_LABELS[m]} on MNIST at 50/255: the best of {len(sub)} measured combinations ({_cell(best)}) keeps "
             f"{best.FGSM:.1f}% under FGSM and {best.PGD:.1f}% under PGD (paper: {best['paper_FGSM']:.2f}% and "
             f"{best['paper_PGD20']:.2f}%): it {verdict} (within {tolerance:g} points).")
-        shard = f"{m}-{'authors' if best['model'] == 'authors' else ('alemi' if best['optimiser'] == 'Alemi' else 'ours')}-mnist-s0"
+        variant = next(v for v, levels in VARIANT_FACTORS.items()
+                       if levels == (best["model"], best["inputs"], best["optimiser"]))
+        shard = f"{m}-{variant}-mnist-s0"
         lines += strong_lines(strong, shard, best)
     if not any("reproduces the paper's FGSM and PGD-20" in line for line in lines):
         lines.append(f"No measured combination comes within {tolerance:g} points of both of the paper's numbers.")
     for g in gaps.itertuples():
         if g.pairs:
-            lines.append(f"Changing the {g.factor} from {g.from_level} to {g.to_level} moves FGSM by "
-                         f"{g.FGSM_points:+.1f} and PGD by {g.PGD_points:+.1f} points on average "
-                         f"({g.pairs} pairs of cells).")
+            fgsm = "" if np.isnan(g.FGSM_points) else f"FGSM by {g.FGSM_points:+.1f} and "
+            lines.append(f"Changing the {g.factor} from {g.from_level} to {g.to_level} (all else equal) moves "
+                         f"{fgsm}PGD by {g.PGD_points:+.1f} points on average ({g.pairs} pairs of cells).")
         else:
             lines.append(f"The {g.factor} ({g.from_level} vs {g.to_level}): not measured yet.")
     if not table.empty:
@@ -288,11 +300,18 @@ def conclusion(factors: pd.DataFrame, gaps: pd.DataFrame, table: pd.DataFrame, t
     lines += small_budget_lines(strong)
     if ablation is not None:
         lines += ablation_lines(ablation)
+    if rows is not None:  # part 4: the input scaling on every model, the mechanism tests, the part that carries it
+        from . import reproduction
+
+        lines += reproduction.scaling_lines(reproduction.scaling_table(rows, strong))
+        lines += reproduction.mechanism_lines(reproduction.mechanism_table(rows, strong))
+        lines.append(reproduction.small_budget_line(reproduction.small_budget_parts(rows, strong)))
     return "\n".join(lines)
 
 
 def _cell(r) -> str:
-    return f"{r['model']} model, {r['optimiser']} optimiser, {r['epochs']} epochs, {r['protocol']} protocol"
+    return (f"{r['model']} model, inputs in {r['inputs']}, {r['optimiser']} optimiser, {r['epochs']} epochs, "
+            f"{r['protocol']} protocol")
 
 
 def committed_verdict(tolerance: float = 5.0, paper_runs: int = PAPER_RUNS) -> str:
@@ -303,4 +322,4 @@ def committed_verdict(tolerance: float = 5.0, paper_runs: int = PAPER_RUNS) -> s
     strong = paper_settings.read_strong()
     factors = factor_table(rows)
     return conclusion(factors, gaps_closed(factors), paper_settings_table(rows, paper_runs), tolerance, strong,
-                      bottleneck_ablation(rows))
+                      bottleneck_ablation(rows), rows)

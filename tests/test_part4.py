@@ -221,3 +221,19 @@ def test_mechanism_lines_say_what_each_test_rules_in_or_out():
     assert "8% of the gap: it is not the main mechanism" in start
     assert "83% of the gap: it carries most of the effect" in bias
     assert R.mechanism_lines(table[table["variant"] != "signed"]) == []
+
+
+def test_small_budget_line_names_the_part_with_the_largest_change_whatever_it_is():
+    from cibtools import reproduction as R
+    spec = [(m, v, 0, "sound", mode, "pgd", "PGD-20", 16, acc) for m, v, mode, acc in (
+        ("baseline", "ours", "deterministic", 20.0), ("baseline", "signed", "deterministic", 30.0),
+        ("vib", "ours", "mean", 60.0), ("vib", "signed", "mean", 65.0))]
+    parts = R.small_budget_parts(_rows(spec))
+    assert set(parts["attack"]) == {"PGD-20"} and len(parts) == 4
+    line = R.small_budget_line(parts)
+    assert "the bottleneck (none -> VIB or CausalIB) carries most" in line  # +37.5 against +7.5
+    strong = pd.DataFrame({"shard": ["baseline-ours-mnist-s0", "baseline-signed-mnist-s0"], "kind": ["autoattack"] * 2,
+                           "eps_255": [16.0, 16.0], "n": [1000, 1000], "accuracy": [10.0, 90.0]})
+    parts = R.small_budget_parts(_rows(spec), strong)
+    assert parts.iloc[0]["attack"] == "AutoAttack" and parts.iloc[0]["change"] == 80.0
+    assert "no pair" in R.small_budget_line(parts.iloc[0:0])

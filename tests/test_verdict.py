@@ -22,8 +22,18 @@ def test_factor_table_and_gaps_ignore_the_ablation_shards():
     assert len(factors) == 4 and set(factors["model"]) == {"ours", "authors"}
     assert factors["paper_FGSM"].eq(paper.TABLE1["mnist"]["vib"]["FGSM"][0]).all()
     gaps = verdict.gaps_closed(factors).set_index("factor")
-    assert gaps.loc["model", "pairs"] == 2 and gaps.loc["model", "FGSM_points"] == ((67 - 4) + (1 - 1)) / 2
+    # ours ([0, 1] inputs) and the authors' model ([-1, 1]) differ in two factors: no pair isolates either
+    assert gaps.loc["model", "pairs"] == 0 and gaps.loc["inputs", "pairs"] == 0
     assert gaps.loc["epochs", "FGSM_points"] == ((4 - 1) + (67 - 1)) / 2 and gaps.loc["protocol", "pairs"] == 0
+    more = pd.DataFrame(list(rows.to_dict("records")) + _rows("authors_unit_input", 30.0, 5.0, mode="sample")
+                        + _rows("signed", 20.0, 2.0, mode="sample")
+                        + [dict(_rows("authors", 0, 0, mode="sample")[2], protocol="authors_pgd", kind="authors_pgd",
+                                accuracy=40.0)])
+    gaps = verdict.gaps_closed(verdict.factor_table(more)).set_index("factor")
+    assert gaps.loc["model", "pairs"] == 2 and gaps.loc["model", "FGSM_points"] == ((30 - 4) + (67 - 20)) / 2
+    assert gaps.loc["inputs", "pairs"] == 2 and gaps.loc["inputs", "PGD_points"] == ((2 - 0) + (26 - 5)) / 2
+    assert gaps.loc["authors' PGD", "pairs"] == 1 and gaps.loc["authors' PGD", "PGD_points"] == 40.0 - 26.0
+    assert math.isnan(gaps.loc["authors' PGD", "FGSM_points"])
     table = verdict.paper_settings_table(rows)
     assert "authors_softplus_sigma" not in set(table["variant"]) and not table["label"].isna().any()
 
