@@ -5,6 +5,10 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PROFILE ?= quick
+# PROFILE reaches Python through the environment too (never pasted into a shell line); the runner and the site
+# refuse an unknown one with the valid names.
+override PROFILE := $(value PROFILE)
+export PROFILE
 
 .PHONY: env reproduce test test-browser site student set-repository benchmark lab clean-runs
 
@@ -18,12 +22,12 @@ $(VENV)/.installed: pyproject.toml
 env: $(VENV)/.installed
 
 reproduce: env
-	$(PY) -m cibtools.runner --profile $(PROFILE)
+	$(PY) -c 'import os, sys, runpy; sys.argv = ["cibtools.runner", "--profile", os.environ["PROFILE"]]; runpy.run_module("cibtools.runner", run_name="__main__")'
 
 test: env
 	CIB_PROFILE=smoke $(PY) -m pytest -q -p no:cacheprovider tests --ignore=tests/browser --nbval-lax notebooks
 
-# The widgets of 01, 02 and 07 in JupyterLab, driven in headless Chromium (Debian's package; Playwright's own
+# 00's diagram and the widgets of 01, 02 and 07 in JupyterLab, driven in headless Chromium (Debian's package; Playwright's own
 # browser download needs the internet). Fails, never skips, when no browser can be installed.
 test-browser: env
 	@command -v chromium >/dev/null || apt-get install -y -q chromium >/dev/null 2>&1 || \
@@ -34,7 +38,7 @@ test-browser: env
 
 # The executed notebooks of the last run (runs/$(PROFILE)/) as HTML with an index: site/index.html
 site: env
-	$(PY) -m cibtools.site --profile $(PROFILE)
+	$(PY) -c 'import os, sys, runpy; sys.argv = ["cibtools.site", "--profile", os.environ["PROFILE"]]; runpy.run_module("cibtools.site", run_name="__main__")'
 
 # The student edition: every notebook as nbgrader releases it (solutions and hidden tests removed, outputs
 # cleared, checker cells locked) in student/notebooks/, git-ignored; TEACHING.md says how to hand it out.

@@ -49,6 +49,18 @@ def test_make_set_repository_executes_nothing_in_repo_and_refuses_without_it(tmp
     assert {p: p.read_bytes() for p in watched} == before
 
 
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+@pytest.mark.parametrize("target", ["reproduce", "site"])
+def test_make_profile_reaches_python_as_typed_and_executes_nothing(tmp_path, target):
+    venv = Path(sys.executable).parent.parent
+    profile = f'x"; touch {tmp_path}/quote; echo " `touch {tmp_path}/backtick` $(touch {tmp_path}/dollar) \'; touch {tmp_path}/single; \''
+    done = subprocess.run(["make", "-s", "-C", str(paths.REPO_ROOT), f"VENV={venv}", "-o", f"{venv}/.installed", target,
+                           f"PROFILE={profile}"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    refused = "invalid choice" in done.stderr or "Unknown profile" in done.stderr
+    assert done.returncode != 0 and refused and f"{tmp_path}/backtick` $(touch" in done.stderr, done.stderr
+    assert not list(tmp_path.iterdir())  # nothing ran: no file was created
+
+
 @pytest.fixture
 def fake_repo(tmp_path, monkeypatch):
     """pyproject.toml, README.md and two notebooks, copied: `set` and `check` work on these."""
