@@ -93,8 +93,10 @@ def main() -> None:
         old, new = make(device)
         old(), new()  # warm-up
         out[name] = interleaved(old, new, args.rounds, device)
+    flat = {k: v for k, v in out.items() if not isinstance(v, dict)}  # one level, as benchmarks/measured/ keeps them
+    flat |= {f"{name}_{k}": v for name, d in out.items() if isinstance(d, dict) for k, v in d.items()}
     path = Path(__file__).parent / f"ratios-{device.type}.json"
-    path.write_text(json.dumps(out, indent=2))
+    path.write_text(json.dumps(flat, indent=2))
     print(json.dumps(out, indent=2))
 
 

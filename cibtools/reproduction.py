@@ -114,8 +114,9 @@ def scaling_lines(table: pd.DataFrame) -> list[str]:
         text = (f"{METHOD_LABELS[m]} on {d} ({VARIANT_WORDS.get(signed['variant'], signed['variant'])}, "
                 f"{int(signed['seeds'])} seed(s)): PGD-20 at 16/255 {unit['PGD-20 16']:.1f}% with inputs in [0, 1], "
                 f"{signed['PGD-20 16']:.1f}% in [-1, 1] ({signed['PGD-20 16'] - unit['PGD-20 16']:+.1f} points)")
-        if not (np.isnan(unit["AA 16"]) and np.isnan(signed["AA 16"])):
-            text += f"; AutoAttack at 16/255 {unit['AA 16']:.1f}% and {signed['AA 16']:.1f}%"
+        aa = [f"{v:.1f}%" if not np.isnan(v) else "not run yet" for v in (unit["AA 16"], signed["AA 16"])]
+        if aa != ["not run yet"] * 2:
+            text += f"; AutoAttack at 16/255 {aa[0]} with inputs in [0, 1], {aa[1]} in [-1, 1]"
         lines.append(text + ".")
     return lines
 

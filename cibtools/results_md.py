@@ -131,8 +131,10 @@ def factor_section(folder: Path) -> list[str]:
     gaps = _csv("10_gaps", folder)
     return ["## Which factor moves the numbers (notebook 10, sections 2-3)",
             "VIB and CausalIB, MNIST, seed 0, 50/255, `sample` prediction; `PGD` is PGD-20 with EOT-4 under the "
-            "sound protocol and PGD-40 (step 0.01, CE of the probabilities, one random pass per step) under the "
-            f"authors'; `gap` = ours - paper, in points (`results/10_factors.csv`; {_provenance('10_factors', folder)}):",
+            "sound protocol, PGD-40 (step 0.01, CE of the probabilities, one random pass per step) under the "
+            "authors', and their PGD as their code computes it (gradients at a random offset, the perturbation "
+            "applied at the clean image) under `authors_pgd`; `inputs`: the scaling the model applies first; "
+            f"`gap` = ours - paper, in points (`results/10_factors.csv`; {_provenance('10_factors', folder)}):",
             markdown_table(factors),
             "The mean change from our level to the paper-like one over the pairs of cells that differ in that "
             "factor only (`results/10_gaps.csv`):",
@@ -149,6 +151,24 @@ def ablation_section(folder: Path, scales: pd.DataFrame) -> list[str]:
         keep = [c for c in ("shard", "dataset", "seed", "sigma_mean", "mu_sd", "snr", "n") if c in scales.columns]
         out += ["The noise scale each trained bottleneck uses on the test images: mean std |sigma| and "
                 "sd(mu) / |sigma| (`paper_settings scales`):", markdown_table(scales[keep], digits=3)]
+    return out
+
+
+def part4_section(folder: Path) -> list[str]:
+    """Notebook 10's section 5 (part 4): the input scaling on every model and the paper's Table 1 row by row."""
+    out = ["## The input scaling on every model, and the paper row by row (notebook 10, section 5)"]
+    for name, text in (("10_scaling", "Every model trained with inputs in [0, 1] and in [-1, 1] (50 epochs, `mean` "
+                                      "or deterministic prediction, sound protocol, PGD-20; `AA 16`: AutoAttack at "
+                                      "16/255 on seed 0, 1,000 images, where run)"),
+                       ("10_closest", "For each of the paper's Table 1 numbers at 50/255, the closest combination of "
+                                      "ours (mean over its seeds), its distance in points, and what AutoAttack at "
+                                      "50/255 leaves of its seed-0 model (`AA 50`, where run)")):
+        if not (folder / f"{name}.csv").exists():
+            out.append(f"`results/{name}.csv` is not written yet: run notebook 10.")
+            continue
+        table = _csv(name, folder)
+        out += [f"{text} (`results/{name}.csv`; {_provenance(name, folder)}):",
+                markdown_table(table) if len(table) else "(no rows yet)"]
     return out
 
 
@@ -211,7 +231,7 @@ def render(folder: Path = RESULTS, rows_root: Path | None = None) -> str:
              "computed by the code in this repository; the paper's numbers are the ones in brackets or in columns "
              "named `paper`. The history of these results is in CHANGELOG.md."]
     for section in (conclusion_section(folder), paper_settings_section(folder), strong_section(strong),
-                    factor_section(folder), ablation_section(folder, scales), quick_section(folder),
+                    factor_section(folder), ablation_section(folder, scales), part4_section(folder), quick_section(folder),
                     measured_section()):
         parts += section
     return "\n\n".join(parts) + "\n"

@@ -189,7 +189,11 @@ def test_scaling_table_pairs_only_seeds_both_scalings_have():
     assert table.loc["ours", "PGD-20 16"] == 20.0 and table.loc["ours", "seeds"] == 1  # seed 1 has no partner
     assert table.loc["signed", "inputs"] == "[-1, 1]"
     (line,) = R.scaling_lines(table.reset_index())
-    assert "20.0% with inputs in [0, 1], 70.0% in [-1, 1] (+50.0 points)" in line
+    assert "20.0% with inputs in [0, 1], 70.0% in [-1, 1] (+50.0 points)" in line and "AutoAttack" not in line
+    strong = pd.DataFrame({"shard": ["baseline-ours-mnist-s0"], "kind": ["autoattack"], "eps_255": [16.0], "n": [1000],
+                           "accuracy": [13.1]})
+    (line,) = R.scaling_lines(R.scaling_table(rows, strong))
+    assert "AutoAttack at 16/255 13.1% with inputs in [0, 1], not run yet in [-1, 1]" in line and "nan" not in line
 
 
 @pytest.mark.parametrize("head", ["vib", "authors"])
