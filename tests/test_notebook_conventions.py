@@ -28,7 +28,8 @@ def test_set_repository_rewrites_every_place(tmp_path, monkeypatch):
     monkeypatch.setattr(repository, "README", tmp_path / "README.md")
     monkeypatch.setattr(repository, "NOTEBOOKS", tmp_path / "notebooks")
     changed = repository.set_repository("someone/causalib")
-    assert "README.md" in changed and len(changed) == len(BOOKS) + 1
+    assert {"README.md", "pyproject.toml"} <= set(changed) and len(changed) == len(BOOKS) + 2
+    assert repository.set_repository("someone/causalib") == []  # nothing changes: no file is touched
     assert repository.configured() == "someone/causalib" and repository.problems() == []
     text = (tmp_path / "notebooks" / "04-robustness-tables.ipynb").read_text()
     assert "colab.research.google.com/github/someone/causalib/blob/main/notebooks/04-robustness-tables.ipynb" in text
