@@ -167,8 +167,8 @@ def mechanism_lines(table: pd.DataFrame, column: str = "PGD-20 16") -> list[str]
         share = (value - low) / gap if abs(gap) > 1e-9 else np.nan
         verdict = ("it carries most of the effect" if share >= 2 / 3 else
                    "it is not the main mechanism" if share <= 1 / 3 else "it carries part of it")
-        lines.append(f"{question}: {column.replace(' ', ' at ')}/255 {value:.1f}%, between {low:.1f}% ([0, 1] inputs) "
-                     f"and {high:.1f}% ([-1, 1] inputs), {100 * share:.0f}% of the gap: {verdict} "
+        lines.append(f"{question}: {column.replace(' ', ' at ')}/255 {value:.1f}%, against {low:.1f}% ([0, 1] inputs) "
+                     f"and {high:.1f}% ([-1, 1] inputs), {round(100 * share) + 0:d}% of the gap: {verdict} "
                      f"(our reading, one seed).")
     return lines
 
