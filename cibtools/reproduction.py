@@ -107,17 +107,19 @@ def scaling_lines(table: pd.DataFrame) -> list[str]:
     """In words, per model and dataset: what rescaling the inputs to [-1, 1] changes at 16/255 (PGD-20 and,
     where run, AutoAttack), whatever the sign of the change."""
     lines = []
-    for (d, m, pair), g in table.assign(pair=table["variant"].map(
-            {u: i for i, (u, s) in enumerate(SCALING_PAIRS)} | {s: i for i, (u, s) in enumerate(SCALING_PAIRS)})
-    ).groupby(["dataset", "method", "pair"], sort=False):
-        unit, signed = g[g["inputs"] == "[0, 1]"].iloc[0], g[g["inputs"] == "[-1, 1]"].iloc[0]
-        text = (f"{METHOD_LABELS[m]} on {d} ({VARIANT_WORDS.get(signed['variant'], signed['variant'])}, "
-                f"{int(signed['seeds'])} seed(s)): PGD-20 at 16/255 {unit['PGD-20 16']:.1f}% with inputs in [0, 1], "
-                f"{signed['PGD-20 16']:.1f}% in [-1, 1] ({signed['PGD-20 16'] - unit['PGD-20 16']:+.1f} points)")
-        aa = [f"{v:.1f}%" if not np.isnan(v) else "not run yet" for v in (unit["AA 16"], signed["AA 16"])]
-        if aa != ["not run yet"] * 2:
-            text += f"; AutoAttack at 16/255 {aa[0]} with inputs in [0, 1], {aa[1]} in [-1, 1]"
-        lines.append(text + ".")
+    for (d, m), g in table.groupby(["dataset", "method"], sort=False):
+        for unit_variant, signed_variant in SCALING_PAIRS:
+            unit, signed = g[g["variant"] == unit_variant], g[g["variant"] == signed_variant]
+            if not (len(unit) and len(signed)):
+                continue
+            unit, signed = unit.iloc[0], signed.iloc[0]
+            text = (f"{METHOD_LABELS[m]} on {d} ({VARIANT_WORDS.get(signed['variant'], signed['variant'])}, "
+                    f"{int(signed['seeds'])} seed(s)): PGD-20 at 16/255 {unit['PGD-20 16']:.1f}% with inputs in [0, 1], "
+                    f"{signed['PGD-20 16']:.1f}% in [-1, 1] ({signed['PGD-20 16'] - unit['PGD-20 16']:+.1f} points)")
+            aa = [f"{v:.1f}%" if not np.isnan(v) else "not run yet" for v in (unit["AA 16"], signed["AA 16"])]
+            if aa != ["not run yet"] * 2:
+                text += f"; AutoAttack at 16/255 {aa[0]} with inputs in [0, 1], {aa[1]} in [-1, 1]"
+            lines.append(text + ".")
     return lines
 
 
