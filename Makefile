@@ -27,7 +27,7 @@ reproduce: env
 test: env
 	CIB_PROFILE=smoke $(PY) -m pytest -q -p no:cacheprovider tests --ignore=tests/browser --nbval-lax notebooks
 
-# 00's diagram and the widgets of 01, 02 and 07 in JupyterLab, driven in headless Chromium (Debian's package; Playwright's own
+# 00's diagram and the widgets of 01, 02 and 08 in JupyterLab, driven in headless Chromium (Debian's package; Playwright's own
 # browser download needs the internet). Fails, never skips, when no browser can be installed.
 test-browser: env
 	@command -v chromium >/dev/null || apt-get install -y -q chromium >/dev/null 2>&1 || \

@@ -1,4 +1,4 @@
-"""Notebook 05's ablation study (the paper's Tables 3 and 6): one job, evaluating CausalIB over its
+"""Notebook 06's ablation study (the paper's Tables 3 and 6): one job, evaluating CausalIB over its
 regulariser's norm (L1 / L2) and the alpha x beta grid, and setting each cell beside the paper's."""
 from __future__ import annotations
 

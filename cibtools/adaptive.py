@@ -1,4 +1,4 @@
-"""Adaptive evaluation (notebook 08): the attacks the paper lacks, and its evaluation protocol beside ours.
+"""Adaptive evaluation (notebook 09): the attacks the paper lacks, and its evaluation protocol beside ours.
 
 The attacks return tidy DataFrames with the columns of `evaluate.score`, including `correct`: the
 per-example correctness (a numpy bool array) that `worst_case` needs to count an image as robust only
@@ -155,7 +155,7 @@ def reported_predictions(models: dict[str, nn.Module]) -> Iterator[tuple[str, nn
 def autoattack(models: dict[str, nn.Module], data: TensorData, sizes: dict[str, int], linf_eps: float,
                l2_eps: float | None = None, threads: int | None = None, dataset: str = "") -> tuple[pd.DataFrame, list[str]]:
     """AutoAttack (L-inf at `linf_eps`, and L2 at `l2_eps` unless None) on every reported prediction of
-    `models` (Table 4 in notebook 08, Table 5 in 09): `standard` on deterministic predictions, `rand`
+    `models` (Table 4 in notebook 09, Table 5 in 10): `standard` on deterministic predictions, `rand`
     (EOT) on random ones, each on the first `sizes["aa_limit" | "aa_rand_limit" | "aa_ciiv_limit"]`
     images of `data` (see `subset_sizes`), on `threads` CPU threads. Returns the rows (with the clean
     accuracy; each row's `version` is the one used on its prediction) and a line per prediction skipped
@@ -206,7 +206,7 @@ def worst_case(table: pd.DataFrame, by: Sequence[str] = ("dataset", "method", "m
 
 
 def subset_sizes(profile: str, attack_limit: int, overrides: dict | None = None) -> dict[str, int]:
-    """Images per kind of row in notebook 08 at `profile` (`overrides` replaces some). AutoAttack
+    """Images per kind of row in notebook 09 at `profile` (`overrides` replaces some). AutoAttack
     `standard` runs 4 attacks (APGD-T and FAB-T over 9 target classes, Square with 5000 queries); `rand`
     runs APGD with 20 EOT passes per step; CiiV's prediction runs 9 fixation loops (about 10x an MLP
     pass), hence the smaller subsets for them."""
@@ -286,13 +286,13 @@ def worst_beside_paper(worst: pd.DataFrame, paper_eps_255: dict[str, float], aa_
 
 def with_who(table: pd.DataFrame) -> pd.DataFrame:
     """`table` with a `who` column naming each row's reported prediction, "<method label> [<mode>]" (the
-    mode is the model's `prediction_label`), as the checks and figures of notebook 08 group rows."""
+    mode is the model's `prediction_label`), as the checks and figures of notebook 09 group rows."""
     return table.assign(who=[f"{METHOD_LABELS[m]} [{mode}]" for m, mode in zip(table["method"], table["mode"])])
 
 
 def protocol_gap_lines(protocols: pd.DataFrame, datasets: Sequence[str]) -> list[str]:
     """In words, per dataset: how much more accuracy the authors-style protocol reports than the sound one
-    (`protocols`: notebook 08's pivot, a row per (dataset, who, n), a column per protocol and
+    (`protocols`: notebook 09's pivot, a row per (dataset, who, n), a column per protocol and
     `authors - sound`), and, with random predictions, what each of its two shortcuts changes."""
     lines = []
     for d in datasets:

@@ -1,4 +1,4 @@
-"""The figures of notebook 08's adaptive evaluation, drawn from the tables `adaptive` returns: one job,
+"""The figures of notebook 09's adaptive evaluation, drawn from the tables `adaptive` returns: one job,
 plotting (the curves of accuracy against EOT samples and PGD steps, and accuracy under each protocol)."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The exercises of notebooks 01-10, one job: checking a student's answer. Each gets a verdict and a hint,
+"""The exercises of notebooks 01-11, one job: checking a student's answer. Each gets a verdict and a hint,
 never a traceback, and never the solution.
 
 A checker compares the answer with a reference computed by `cibtools` (so the solution is never
@@ -268,15 +268,15 @@ def check_instrument_choice(answer: Any) -> Verdict:
     return Verdict(False, why)
 
 
-# --- 03-08 (references computed here or by cibtools; never printed) ----------------------------------------
+# --- 04-09 (references computed here or by cibtools; never printed) ----------------------------------------
 def check_training_steps(answer: Any) -> Verdict:
-    """03, exercise 1: optimiser steps of one paper-settings model (60k images, batch 100, 50 epochs)."""
+    """04, exercise 1: optimiser steps of one paper-settings model (60k images, batch 100, 50 epochs)."""
     return check_value(answer, 60000 // 100 * 50, "Adam takes one step per batch, and every epoch sees every "
                        "training image once.", rtol=0, atol=0.5, what="your number of steps")
 
 
 def check_vib_loss(student: Callable) -> Verdict:
-    """03, exercise 2: `student(logits (S, B, C), y (B,), mu (B, K), sigma (B, K), alpha)` -> VIB loss."""
+    """04, exercise 2: `student(logits (S, B, C), y (B,), mu (B, K), sigma (B, K), alpha)` -> VIB loss."""
     import torch
 
     from .losses import vib_loss
@@ -292,7 +292,7 @@ def check_vib_loss(student: Callable) -> Verdict:
 
 
 def check_standard_error(student: Callable) -> Verdict:
-    """04, exercise 1: `student(accuracy_percent, n)` -> standard error of an accuracy, in points."""
+    """05, exercise 1: `student(accuracy_percent, n)` -> standard error of an accuracy, in points."""
     return check_function(student, lambda p, n: 100 * np.sqrt(p / 100 * (1 - p / 100) / n),
                           [(50.0, 1000), (97.2, 5000), (0.5, 10000), (100.0, 200)],
                           "an accuracy is the mean of n Bernoulli trials: what is the variance of one trial, and "
@@ -300,7 +300,7 @@ def check_standard_error(student: Callable) -> Verdict:
 
 
 def check_significant_gap(answer: Any) -> Verdict:
-    """04, exercise 2: the smallest gap (points) that is 2 standard errors of a difference of two
+    """05, exercise 2: the smallest gap (points) that is 2 standard errors of a difference of two
     accuracies of about 50% on 5000 images each."""
     se = 100 * np.sqrt(2 * 0.25 / 5000)
     return check_value(answer, 2 * se, "the variance of a difference of two independent estimates is the sum "
@@ -308,13 +308,13 @@ def check_significant_gap(answer: Any) -> Verdict:
 
 
 def check_pair_count(answer: Any) -> Verdict:
-    """05, exercise 1: ordered pairs i != j among the 12 draws of Eq. 10."""
+    """06, exercise 1: ordered pairs i != j among the 12 draws of Eq. 10."""
     return check_value(answer, 12 * 11, "Eq. 10 sums over i != j: ordered pairs, so (i, j) and (j, i) both count.",
                        rtol=0, atol=0.5, what="your count")
 
 
 def check_pairwise_l2(student: Callable) -> Verdict:
-    """05, exercise 2: `student(w)` with w (n, B, D) -> sum over i != j of ||w_i - w_j||_2, batch mean."""
+    """06, exercise 2: `student(w)` with w (n, B, D) -> sum over i != j of ||w_i - w_j||_2, batch mean."""
     import torch
 
     from .losses import pairwise_spread
@@ -327,7 +327,7 @@ def check_pairwise_l2(student: Callable) -> Verdict:
 
 
 def check_projection(student: Callable) -> Verdict:
-    """06, exercise 1: `student(x_adv, x, eps)` -> x_adv projected onto the L-inf ball around x and [0, 1]."""
+    """07, exercise 1: `student(x_adv, x, eps)` -> x_adv projected onto the L-inf ball around x and [0, 1]."""
     import torch
 
     from .attacks import _project
@@ -343,14 +343,14 @@ def check_projection(student: Callable) -> Verdict:
 
 
 def check_grey_budget(answer: Any) -> Verdict:
-    """06, exercise 2: the smallest eps (in /255) whose ball around every image in [0, 1] holds the grey 0.5."""
+    """07, exercise 2: the smallest eps (in /255) whose ball around every image in [0, 1] holds the grey 0.5."""
     return check_value(answer, 127.5, "in the L-inf ball each pixel moves on its own: which pixel values of an "
                        "image are furthest from grey?",
                        rtol=0, atol=0.51, what="your eps (in /255)")
 
 
 def check_median_eps(student: Callable) -> Verdict:
-    """07, exercise 1: `student(eps_255)` -> median minimal eps in /255 over the images an attack flips,
+    """08, exercise 1: `student(eps_255)` -> median minimal eps in /255 over the images an attack flips,
     where images never flipped are marked `inf` and count as larger than any budget."""
     arrays = [np.array([3.0, 9.0, np.inf, 12.0, 5.0]), np.array([np.inf, 1.0, 2.0]), np.array([7.0, 2.0, 4.0, 8.0])]
     return check_function(student, lambda e: float(np.median(np.sort(e))), [(a,) for a in arrays],
@@ -360,7 +360,7 @@ def check_median_eps(student: Callable) -> Verdict:
 
 
 def check_sign_test(student: Callable) -> Verdict:
-    """07, exercise 2: `student(wins, losses)` -> two-sided exact sign test p-value."""
+    """08, exercise 2: `student(wins, losses)` -> two-sided exact sign test p-value."""
     from .minimal_eps import sign_test
 
     return check_function(student, sign_test, [(10, 2), (50, 50), (0, 7), (30, 12)],
@@ -370,7 +370,7 @@ def check_sign_test(student: Callable) -> Verdict:
 
 
 def check_pooled_accuracy(student: Callable) -> Verdict:
-    """08, exercise 1: `student(correct)` with correct (attacks, images) bool -> % of images robust to all."""
+    """09, exercise 1: `student(correct)` with correct (attacks, images) bool -> % of images robust to all."""
     rng = np.random.default_rng(4)
     cases = [(rng.random((a, n)) < p,) for a, n, p in ((3, 50, 0.7), (1, 20, 0.5), (5, 200, 0.9))]
     return check_function(student, lambda c: 100.0 * np.asarray(c).all(axis=0).mean(), cases,
@@ -380,7 +380,7 @@ def check_pooled_accuracy(student: Callable) -> Verdict:
 
 
 def check_double_softmax(answer: Any) -> Verdict:
-    """08, exercise 2: cross-entropy (nats) applied to the *probabilities* of a model 99% sure of the right class
+    """09, exercise 2: cross-entropy (nats) applied to the *probabilities* of a model 99% sure of the right class
     among 10 (the other 1% spread evenly): the loss the authors' attack climbs."""
     p = np.array([0.99] + [0.01 / 9] * 9)
     expected = -np.log(np.exp(p[0]) / np.exp(p).sum())
@@ -388,9 +388,9 @@ def check_double_softmax(answer: Any) -> Verdict:
                        "numbers between 0 and 1.", rtol=1e-3, what="your loss")
 
 
-# --- 09: CIFAR-10 (answers that do not depend on the trained models) ---------------------------------------
+# --- 10: CIFAR-10 (answers that do not depend on the trained models) ---------------------------------------
 def check_rand_autoattack_cost(answer: Any) -> Verdict:
-    """09, exercise 1: at most how many input gradients AutoAttack's `rand` version computes per image
+    """10, exercise 1: at most how many input gradients AutoAttack's `rand` version computes per image
     (APGD-CE then APGD-DLR, 100 iterations each, every gradient an average over 20 EOT passes, 1 restart)."""
     hint = ("each iteration of one attack averages the gradient over the EOT passes; the second attack only runs on "
             "the images the first did not flip, so the most is when none was flipped.")
@@ -427,7 +427,7 @@ def _transfer_reference(model, surrogate, x, y, eps) -> float:
 
 
 def check_transfer_accuracy(student: Callable) -> Verdict:
-    """09, exercise 2: `student(model, surrogate, x, y, eps)` -> accuracy in % of `model` on FGSM examples
+    """10, exercise 2: `student(model, surrogate, x, y, eps)` -> accuracy in % of `model` on FGSM examples
     crafted on `surrogate` (black-box transfer), with `cibtools.attacks.fgsm`."""
     hint = ("the examples come from the surrogate's gradient (attacks.fgsm takes the model to differentiate), and "
             "the accuracy is the attacked model's, on those examples, in %.")

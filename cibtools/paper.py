@@ -33,7 +33,7 @@ TABLE1 = {
 
 # Tables 3 and 6: CausalIB ablations on MNIST, keyed by (alpha, beta) or norm; values clean / FGSM / PGD-20.
 # Not in `reporting.paper_reference`'s (dataset, method, attack) format on purpose: these cells are one method
-# under different hyperparameters, without a std, and only `ablation` (notebook 05) reads them.
+# under different hyperparameters, without a std, and only `ablation` (notebook 06) reads them.
 ABLATION = {
     "L1": (98.85, 81.07, 53.71), "L2": (97.37, 78.55, 45.62),
     (0.0, 0.0): (95.11, 6.76, 0.0), (0.05, 0.0): (98.41, 63.61, 38.98), (0.05, 0.05): (98.85, 81.07, 53.71),

@@ -38,7 +38,7 @@ ignores locks cannot cut or double a row:
     results/paper_settings/shards/<shard>.csv          every row of one finished shard
     results/paper_settings/strong/<shard>--<tag>.csv   the rows of one `strong` call (tag: from their keys)
     results/paper_settings/scales/<shard>.csv          the noise scales of one VIB-type shard
-`read_rows`, `read_strong`, `read_scales` (and `status`, notebook 10, `verdict`) read these files and refuse,
+`read_rows`, `read_strong`, `read_scales` (and `status`, notebook 11, `verdict`) read these files and refuse,
 naming the file and line, an empty or cut file, a row with missing fields, a row naming another shard than
 its file, and a row present twice. The shared `table1.csv`, `strong.csv` and `scales.csv` of before are
 gone (their rows were moved without changing a character; `tests/data/paper_settings_before/` keeps the

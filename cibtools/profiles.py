@@ -64,10 +64,10 @@ _PROFILES = {
     "smoke": Profile("smoke", epochs=1, at_pgd_epochs=1, seeds=(0,), train_limit=1000, test_limit=200,
                      attack_limit=100, ablation_alphas=(0.0, 0.05), ablation_betas=(0.0, 0.05),
                      alpha_sweep=(1e-3, 1e-1), eot_samples=(1, 2), pgd_steps=(5, 10), eps_step_255=48),
-    # quick: notebooks 03-05 in under 45 min on an idle 2-core CPU (2-thread costs per 60k-image epoch in the
+    # quick: notebooks 04-06 in under 45 min on an idle 2-core CPU (2-thread costs per 60k-image epoch in the
     # quick run: MLP 6-9 s, VIB 10-11, CausalIB 12, CiiV 43-44, AT (PGD-20) 95-105; Table 1 attacks on 10k
     # images: RS 176 s, CiiV 204 s), hence 4 epochs (AT (PGD-20): 3) and Table 1 on the first 5000 test
-    # images. Measured: 03-05 took 43.7 min (README).
+    # images. Measured: 04-06 took 43.7 min (README).
     "quick": Profile("quick", epochs=4, at_pgd_epochs=3, seeds=(0,), train_limit=None, test_limit=5000,
                      attack_limit=1000, alpha_sweep=(1e-3, 1e-2, 1e-1, 1.0)),
     "paper": Profile("paper", epochs=50, at_pgd_epochs=50, seeds=(0, 1, 2), train_limit=None, test_limit=None,

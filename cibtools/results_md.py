@@ -1,5 +1,5 @@
 """RESULTS.md: the detailed results, written from the committed result files so that it cannot drift from
-them: notebook 10's conclusion and tables (`results/10_*.csv`), the paper-settings rows
+them: notebook 11's conclusion and tables (`results/10_*.csv`), the paper-settings rows
 (`paper_settings.read_rows`, `read_strong`, `read_scales`), the `quick` run's tables (`results/0N_*.csv`)
 and the speed measurements (`benchmarks/measured/*.json`). Tables only, plus lines quoted from the
 files; the README's headline quotes numbers from here, and `tests/test_results_docs.py` checks both.
@@ -64,15 +64,15 @@ def _label(method: str, variant: str) -> str:
 
 
 def conclusion_section(folder: Path) -> list[str]:
-    lines = _csv("10_conclusion", folder)["conclusion"].tolist()
-    return ["## The verdict (notebook 10)",
-            f"Notebook 10's conclusion, written by `verdict.conclusion` from the paper-settings rows "
-            f"(`results/10_conclusion.csv`; {_provenance('10_conclusion', folder)}):",
+    lines = _csv("11_conclusion", folder)["conclusion"].tolist()
+    return ["## The verdict (notebook 11)",
+            f"Notebook 11's conclusion, written by `verdict.conclusion` from the paper-settings rows "
+            f"(`results/11_conclusion.csv`; {_provenance('11_conclusion', folder)}):",
             "\n".join(f"> {line.strip()}\n>" for line in lines).rstrip(">\n")]
 
 
 def paper_settings_section(folder: Path) -> list[str]:
-    t = _csv("10_paper_settings", folder)
+    t = _csv("11_paper_settings", folder)
     out = []
     t = t.assign(_order=[(list(DATASETS).index(d) if d in DATASETS else 9, METHOD_ORDER.get(m, 9), VARIANT_ORDER.get(v, 9), v)
                          for d, m, v in zip(t["dataset"], t["method"], t["variant"])]).sort_values("_order", kind="stable")
@@ -102,10 +102,10 @@ def paper_settings_section(folder: Path) -> list[str]:
     sample = t[(t["mode"] == "sample") & (t["eps_255"] == 50) & (t["attack"] != "clean")]
     wide = sample.pivot_table(index=["dataset", "label"], columns="attack", values="ours_mean", sort=False).reset_index()
     wide["dataset"] = wide["dataset"].map(lambda d: DATASETS.get(d, d))
-    return ["## Table 1 at the paper's settings (notebook 10, section 1)",
+    return ["## Table 1 at the paper's settings (notebook 11, section 1)",
             f"50 epochs, batch 100, all 10,000 test images, sound protocol; `mean` prediction (the baseline: its "
             f"deterministic one); mean ± sd over the seeds, the paper's mean ± sd in brackets, and Welch's p with "
-            f"the paper's runs taken as 3 (`results/10_paper_settings.csv`; {_provenance('10_paper_settings', folder)}). "
+            f"the paper's runs taken as 3 (`results/11_paper_settings.csv`; {_provenance('11_paper_settings', folder)}). "
             f"Accuracy in %.",
             markdown_table(pd.DataFrame(out)),
             "The same models in `sample` mode (softmax of 12 draws, attacked with EOT-4), mean over the seeds, at 50/255:",
@@ -127,26 +127,26 @@ def strong_section(strong: pd.DataFrame) -> list[str]:
 
 
 def factor_section(folder: Path) -> list[str]:
-    factors = _csv("10_factors", folder).drop(columns=["paper_FGSM", "paper_PGD20"])
-    gaps = _csv("10_gaps", folder)
-    return ["## Which factor moves the numbers (notebook 10, sections 2-3)",
+    factors = _csv("11_factors", folder).drop(columns=["paper_FGSM", "paper_PGD20"])
+    gaps = _csv("11_gaps", folder)
+    return ["## Which factor moves the numbers (notebook 11, sections 2-3)",
             "VIB and CausalIB, MNIST, seed 0, 50/255, `sample` prediction; `PGD` is PGD-20 with EOT-4 under the "
             "sound protocol, PGD-40 (step 0.01, CE of the probabilities, one random pass per step) under the "
             "authors', and their PGD as their code computes it (gradients at a random offset, the perturbation "
             "applied at the clean image) under `authors_pgd`; `inputs`: the scaling the model applies first; "
-            f"`gap` = ours - paper, in points (`results/10_factors.csv`; {_provenance('10_factors', folder)}):",
+            f"`gap` = ours - paper, in points (`results/11_factors.csv`; {_provenance('11_factors', folder)}):",
             markdown_table(factors),
             "The mean change from our level to the paper-like one over the pairs of cells that differ in that "
-            "factor only (`results/10_gaps.csv`):",
+            "factor only (`results/11_gaps.csv`):",
             markdown_table(gaps)]
 
 
 def ablation_section(folder: Path, scales: pd.DataFrame) -> list[str]:
-    out = ["## Which part of the authors' bottleneck matters (notebook 10, section 4)",
+    out = ["## Which part of the authors' bottleneck matters (notebook 11, section 4)",
            "The authors' VIB (MNIST, seed 0, 50 epochs) with one part changed to ours, `mean` prediction, sound "
            f"protocol, all 10,000 test images; `d` = change from the full model, in points "
-           f"(`results/10_ablation.csv`; {_provenance('10_ablation', folder)}):",
-           markdown_table(_csv("10_ablation", folder))]
+           f"(`results/11_ablation.csv`; {_provenance('11_ablation', folder)}):",
+           markdown_table(_csv("11_ablation", folder))]
     if not scales.empty:
         keep = [c for c in ("shard", "dataset", "seed", "sigma_mean", "mu_sd", "snr", "n") if c in scales.columns]
         out += ["The noise scale each trained bottleneck uses on the test images: mean std |sigma| and "
@@ -155,16 +155,16 @@ def ablation_section(folder: Path, scales: pd.DataFrame) -> list[str]:
 
 
 def part4_section(folder: Path) -> list[str]:
-    """Notebook 10's section 5 (part 4): the input scaling on every model and the paper's Table 1 row by row."""
-    out = ["## The input scaling on every model, and the paper row by row (notebook 10, section 5)"]
-    for name, text in (("10_scaling", "Every model trained with inputs in [0, 1] and in [-1, 1] (50 epochs, `mean` "
+    """Notebook 11's section 5 (part 4): the input scaling on every model and the paper's Table 1 row by row."""
+    out = ["## The input scaling on every model, and the paper row by row (notebook 11, section 5)"]
+    for name, text in (("11_scaling", "Every model trained with inputs in [0, 1] and in [-1, 1] (50 epochs, `mean` "
                                       "or deterministic prediction, sound protocol, PGD-20; `AA 16`: AutoAttack at "
                                       "16/255 on seed 0, 1,000 images, where run)"),
-                       ("10_closest", "For each of the paper's Table 1 numbers at 50/255, the closest combination of "
+                       ("11_closest", "For each of the paper's Table 1 numbers at 50/255, the closest combination of "
                                       "ours (mean over its seeds), its distance in points, and what AutoAttack at "
                                       "50/255 leaves of its seed-0 model (`AA 50`, where run)")):
         if not (folder / f"{name}.csv").exists():
-            out.append(f"`results/{name}.csv` is not written yet: run notebook 10.")
+            out.append(f"`results/{name}.csv` is not written yet: run notebook 11.")
             continue
         table = _csv(name, folder)
         out += [f"{text} (`results/{name}.csv`; {_provenance(name, folder)}):",
@@ -173,7 +173,7 @@ def part4_section(folder: Path) -> list[str]:
 
 
 def quick_section(folder: Path) -> list[str]:
-    t1 = _csv("04_table1", folder)
+    t1 = _csv("05_table1", folder)
     rows = []
     for (m, mode), g in t1.groupby(["method", "mode"], sort=False):
         row = {"method": METHOD_LABELS.get(m, m), "mode": mode}
@@ -181,31 +181,31 @@ def quick_section(folder: Path) -> list[str]:
             paper = "" if r.paper_mean != r.paper_mean else f" ({r.paper_mean:.2f})"
             row[f"{DATASETS.get(r.dataset, r.dataset)} {r.attack}"] = f"{r.ours_mean:.2f}{paper}"
         rows.append(row)
-    checks = _csv("04_sanity_checks", folder)
-    checklist = _csv("08_checklist", folder)
-    cross = _csv("06_crossings", folder)[["panel", "curve", "ours_255", "bracket (/255)", "paper_255", "n"]]
-    minimal = _csv("07_minimal_eps_summary", folder)[["method", "attack", "mode", "n", "median", "mean"]]
-    paired = _csv("07_minimal_eps_paired", folder)[["first", "second", "images (both correct)", "fraction first larger",
+    checks = _csv("05_sanity_checks", folder)
+    checklist = _csv("09_checklist", folder)
+    cross = _csv("07_crossings", folder)[["panel", "curve", "ours_255", "bracket (/255)", "paper_255", "n"]]
+    minimal = _csv("08_minimal_eps_summary", folder)[["method", "attack", "mode", "n", "median", "mean"]]
+    paired = _csv("08_minimal_eps_paired", folder)[["first", "second", "images (both correct)", "fraction first larger",
                                                     "fraction first smaller", "sign test p"]]
     paired["sign test p"] = paired["sign test p"].map(_p)
-    table4 = _csv("08_table4", folder)[["dataset", "method", "mode", "attack", "ours_mean", "n", "paper_mean"]]
-    protocols = _csv("08_protocols", folder)
-    ablations = _csv("05_ablations", folder)[["setting", "clean", "FGSM", "PGD-20", "paper clean", "paper FGSM",
+    table4 = _csv("09_table4", folder)[["dataset", "method", "mode", "attack", "ours_mean", "n", "paper_mean"]]
+    protocols = _csv("09_protocols", folder)
+    ablations = _csv("06_ablations", folder)[["setting", "clean", "FGSM", "PGD-20", "paper clean", "paper FGSM",
                                               "paper PGD-20"]]
-    return ["## The `quick` profile (notebooks 03-08)",
+    return ["## The `quick` profile (notebooks 04-09)",
             f"4 epochs (AT (PGD-20): 3), 1 seed, the first 5000 test images for Table 1, smaller subsets for the "
-            f"rest; {_provenance('04_table1', folder)}. `results/SUMMARY.md` holds every table of that run with the "
+            f"rest; {_provenance('05_table1', folder)}. `results/SUMMARY.md` holds every table of that run with the "
             "wall time of each notebook.",
-            "### Table 1 (notebook 04): ours (paper's), accuracy in %, eps = 50/255",
+            "### Table 1 (notebook 05): ours (paper's), accuracy in %, eps = 50/255",
             markdown_table(pd.DataFrame(rows)),
-            f"Sanity checks of Sec. 4.6 (`results/04_sanity_checks.csv`): {int(checks['passed'].sum())} of "
+            f"Sanity checks of Sec. 4.6 (`results/05_sanity_checks.csv`): {int(checks['passed'].sum())} of "
             f"{len(checks)} pass.",
-            "### Ablations (notebook 05, MNIST, `mean` prediction, 50/255)", markdown_table(ablations),
-            "### Fig. 4's 50% crossings (notebook 06)", markdown_table(cross),
-            "### Minimal budgets (notebook 07, PGD-20, in /255)", markdown_table(minimal), markdown_table(paired),
-            "### Strongest attacks (notebook 08): AutoAttack at 8/255 on small subsets (`n`)", markdown_table(table4),
-            f"Evaluation protocols (`results/08_protocols.csv`):", markdown_table(protocols),
-            f"Checklist (`results/08_checklist.csv`): {int(checklist['passed'].sum())} of {len(checklist)} checks pass."]
+            "### Ablations (notebook 06, MNIST, `mean` prediction, 50/255)", markdown_table(ablations),
+            "### Fig. 4's 50% crossings (notebook 07)", markdown_table(cross),
+            "### Minimal budgets (notebook 08, PGD-20, in /255)", markdown_table(minimal), markdown_table(paired),
+            "### Strongest attacks (notebook 09): AutoAttack at 8/255 on small subsets (`n`)", markdown_table(table4),
+            f"Evaluation protocols (`results/09_protocols.csv`):", markdown_table(protocols),
+            f"Checklist (`results/09_checklist.csv`): {int(checklist['passed'].sum())} of {len(checklist)} checks pass."]
 
 
 def measured_section(folder: Path = MEASURED) -> list[str]:

@@ -246,7 +246,7 @@ def _threads() -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--profile", default="quick", choices=PROFILES)
-    parser.add_argument("--only", nargs="*", help="notebook numbers to run, e.g. 3 4 or 03 04")
+    parser.add_argument("--only", nargs="*", help="notebook numbers to run, e.g. 3 4 or 04 05")
     parser.add_argument("--out", type=Path, default=None,
                         help="folder for executed notebooks and logs/ (default runs/<profile>/)")
     args = parser.parse_args(argv)

@@ -10,7 +10,7 @@ from .paths import output_dir
 from .results import git_commit
 
 # The tables worth reading first, in order; every other results/*.csv follows them.
-HEADLINE = ["04_table1", "05_ablations", "06_unbounded_attacks", "08_adaptive", "08_protocols", "04_sanity_checks"]
+HEADLINE = ["05_table1", "06_ablations", "07_unbounded_attacks", "09_adaptive", "09_protocols", "05_sanity_checks"]
 
 
 def markdown_table(df: pd.DataFrame, digits: int = 2) -> str:

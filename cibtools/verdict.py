@@ -315,7 +315,7 @@ def _cell(r) -> str:
 
 
 def committed_verdict(tolerance: float = 5.0, paper_runs: int = PAPER_RUNS) -> str:
-    """`conclusion` of the committed rows (`results/paper_settings/`), as notebook 10 writes it."""
+    """`conclusion` of the committed rows (`results/paper_settings/`), as notebook 11 writes it."""
     from . import paper_settings
 
     rows = paper_settings.read_rows()

@@ -145,7 +145,7 @@ def comparison_grid(x: torch.Tensor, y: torch.Tensor, adversarial: dict[str, tor
 
 
 class AdversarialBrowser:
-    """The widget of notebook 07: FGSM and PGD-20 examples against each model, precomputed for the
+    """The widget of notebook 08: FGSM and PGD-20 examples against each model, precomputed for the
     images `x` at every budget of `eps_255`, browsed by first image, budget and attack."""
 
     def __init__(self, models: dict[str, nn.Module], x: torch.Tensor, y: torch.Tensor, class_names: list[str],

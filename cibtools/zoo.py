@@ -1,6 +1,6 @@
 """The trained models every notebook shares: one config per (method, dataset, profile, seed).
 
-Notebook 03 trains them; later notebooks call `get_model` with the same arguments and load them
+Notebook 04 trains them; later notebooks call `get_model` with the same arguments and load them
 from the checkpoint cache instead of retraining (a missing one is trained on the spot).
 """
 from __future__ import annotations

@@ -129,7 +129,7 @@ def test_autoattack_runs_each_reported_prediction_and_skips_empty_subsets(vib, t
     assert calls[1][1:3] == ("sample (S=12)", 2) and calls[1][4] == "rand"
     assert vib.predict_mode == "sample"  # restored after the mean prediction was attacked
     calls.clear()
-    rows, _ = adaptive.autoattack({"vib": vib}, test_data, sizes, 8 / 255)  # no L2 budget: L-inf only (09)
+    rows, _ = adaptive.autoattack({"vib": vib}, test_data, sizes, 8 / 255)  # no L2 budget: L-inf only (10)
     assert [c[3] for c in calls] == [["clean", "AA-LINF"]] * 2 and list(rows["version"]) == ["standard", "rand"]
 
 

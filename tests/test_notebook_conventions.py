@@ -1,5 +1,5 @@
 """Conventions every notebook keeps: the Colab address in one place, one install cell, exercises with
-checkers in every lesson from 03 on, and one way to hold reference solutions."""
+checkers in every lesson from 04 on, and one way to hold reference solutions."""
 import ast
 import re
 import shutil
@@ -31,21 +31,21 @@ def test_set_repository_rewrites_every_place(tmp_path, monkeypatch):
     assert {"README.md", "pyproject.toml"} <= set(changed) and len(changed) == len(BOOKS) + 2
     assert repository.set_repository("someone/causalib") == []  # nothing changes: no file is touched
     assert repository.configured() == "someone/causalib" and repository.problems() == []
-    text = (tmp_path / "notebooks" / "04-robustness-tables.ipynb").read_text()
-    assert "colab.research.google.com/github/someone/causalib/blob/main/notebooks/04-robustness-tables.ipynb" in text
+    text = (tmp_path / "notebooks" / "05-robustness-tables.ipynb").read_text()
+    assert "colab.research.google.com/github/someone/causalib/blob/main/notebooks/05-robustness-tables.ipynb" in text
     assert 'REPOSITORY = \\"someone/causalib\\"' in text
     with pytest.raises(ValueError, match="owner/name"):
         repository.set_repository("not a repo")
-    (tmp_path / "notebooks" / "05-ablations.ipynb").write_text(
-        (tmp_path / "notebooks" / "05-ablations.ipynb").read_text().replace("someone/causalib", "OWNER/causalib"))
-    assert any("05-ablations" in p for p in repository.problems())
+    (tmp_path / "notebooks" / "06-ablations.ipynb").write_text(
+        (tmp_path / "notebooks" / "06-ablations.ipynb").read_text().replace("someone/causalib", "OWNER/causalib"))
+    assert any("06-ablations" in p for p in repository.problems())
 
 
 def _grading(cell) -> dict:
     return cell.metadata.get("nbgrader", {})
 
 
-@pytest.mark.parametrize("book", [b for b in BOOKS if "01" <= b.name[:2] <= "10"], ids=lambda b: b.name[:2])
+@pytest.mark.parametrize("book", [b for b in BOOKS if "01" <= b.name[:2] <= "11"], ids=lambda b: b.name[:2])
 def test_lessons_01_to_10_end_with_checked_exercises(book):
     cells = _cells(book)
     start = next(i for i, c in enumerate(cells)
@@ -100,14 +100,14 @@ def test_one_convention_for_solutions(book):
     assert len(ids) == len(set(ids)), f"{book.name}: repeated nbgrader grade ids"
 
 
-LESSON_FUNCTIONS = {"fgsm_from_scratch", "pgd_from_scratch"}  # 06 writes the attacks out, on purpose
+LESSON_FUNCTIONS = {"fgsm_from_scratch", "pgd_from_scratch"}  # 07 writes the attacks out, on purpose
 MAX_CELL_LINES = 20  # the issue's "about 20"; the longest cells today set up a lesson or build a table
 
 
 @pytest.mark.parametrize("book", BOOKS, ids=lambda b: b.name[:2])
 def test_notebooks_call_named_functions(book):
     """Engine code lives in cibtools: a notebook defines only exercise answers (`my_*`, `reference_*`) and
-    06's written-out attacks, and no code cell is longer than about 20 lines."""
+    07's written-out attacks, and no code cell is longer than about 20 lines."""
     for i, cell in enumerate(_cells(book)):
         if cell.cell_type != "code":
             continue

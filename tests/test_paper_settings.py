@@ -170,7 +170,7 @@ def test_strong_attacks_on_a_finished_shard(tmp_path):
     with pytest.raises(FileNotFoundError, match="run the shard first"):
         PS.run_strong(PS.Shard("vib", "ours", "mnist", 2, "1"), rows_dir=tmp_path, cache=cache)
     with pytest.raises(FileNotFoundError, match="run the shard first"):
-        PS.finished_model("vib-ours-mnist-s2", cache=cache)  # by name, as notebook 10's exercise loads one
+        PS.finished_model("vib-ours-mnist-s2", cache=cache)  # by name, as notebook 11's exercise loads one
     with pytest.raises(ValueError, match="Unknown shard.*nope"):
         PS.finished_model("nope")
 

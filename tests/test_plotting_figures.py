@@ -1,5 +1,5 @@
 """The result figures say what they show: bars carry their values (a zero bar reads 0.0) and the legend
-shows the bars' colours; an all-zero grid says so in its title; notebook 10's figure has an AutoAttack panel
+shows the bars' colours; an all-zero grid says so in its title; notebook 11's figure has an AutoAttack panel
 with every model that has AutoAttack rows; save_figure returns nothing, so it prints nothing above a figure."""
 import matplotlib
 import pandas as pd
@@ -64,4 +64,4 @@ def test_notebook_10s_figure_shows_autoattack_for_every_model_with_rows():
 def test_save_figure_writes_and_returns_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("CIB_FIGURES_DIR", str(tmp_path))
     fig = plotting.ablation_heatmap_figure(pd.DataFrame([[1.0]]), pd.DataFrame([[2.0]]))
-    assert plotting.save_figure(fig, "05_x", "smoke") is None and (tmp_path / "05_x.png").stat().st_size > 1000
+    assert plotting.save_figure(fig, "06_x", "smoke") is None and (tmp_path / "06_x.png").stat().st_size > 1000

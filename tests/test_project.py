@@ -54,7 +54,7 @@ def test_runner_stops_at_first_failing_notebook_and_names_it(tmp_path):
     books.mkdir()
     _write(books, "01-ok.ipynb", ['profile = "quick"', "x = 1"])
     _write(books, "02-broken.ipynb", ['profile = "quick"', "y = 2", "raise ValueError('boom here')"])
-    _write(books, "03-never.ipynb", ['profile = "quick"', "open('ran.txt', 'w').write(profile)"])
+    _write(books, "04-never.ipynb", ['profile = "quick"', "open('ran.txt', 'w').write(profile)"])
     with pytest.raises(NotebookFailed) as err:
         run_notebooks("smoke", folder=books, out_dir=tmp_path / "out", log=lambda *_: None)
     message = str(err.value)
@@ -92,23 +92,23 @@ def test_runner_skips_a_notebook_whose_data_is_missing_and_says_so(tmp_path, mon
     monkeypatch.setenv("CIB_DATA_DIR", str(tmp_path / "nodata"))
     books = tmp_path / "nbs"
     books.mkdir()
-    _write(books, "09-needs-cifar.ipynb", ['profile = "quick"', "open('ran.txt', 'w').write('x')"])
-    nb = nbformat.read(books / "09-needs-cifar.ipynb", as_version=4)
+    _write(books, "10-needs-cifar.ipynb", ['profile = "quick"', "open('ran.txt', 'w').write('x')"])
+    nb = nbformat.read(books / "10-needs-cifar.ipynb", as_version=4)
     nb.metadata["cibtools"] = {"requires": ["cifar10"]}
-    nbformat.write(nb, books / "09-needs-cifar.ipynb")
+    nbformat.write(nb, books / "10-needs-cifar.ipynb")
     lines = []
     timings = run_notebooks("quick", folder=books, out_dir=tmp_path / "out", log=lines.append)
     assert timings[0]["skipped"] == "needs cifar10" and not (books / "ran.txt").exists()
-    assert any("SKIPPED 09-needs-cifar.ipynb" in line and "cifar-10-python.tar.gz" in line for line in lines)
+    assert any("SKIPPED 10-needs-cifar.ipynb" in line and "cifar-10-python.tar.gz" in line for line in lines)
 
 
 def test_partial_runs_merge_their_timings(tmp_path):
     from cibtools.runner import record_timings
 
     path = tmp_path / "timings.json"
-    record_timings(path, [{"notebook": "03-a.ipynb", "seconds": 5.0}, {"notebook": "04-b.ipynb", "seconds": 7.0}])
-    merged = record_timings(path, [{"notebook": "04-b.ipynb", "seconds": 2.0}, {"notebook": "01-c.ipynb", "seconds": 1.0}])
-    assert [t["notebook"] for t in merged] == ["01-c.ipynb", "03-a.ipynb", "04-b.ipynb"]
+    record_timings(path, [{"notebook": "04-a.ipynb", "seconds": 5.0}, {"notebook": "05-b.ipynb", "seconds": 7.0}])
+    merged = record_timings(path, [{"notebook": "05-b.ipynb", "seconds": 2.0}, {"notebook": "01-c.ipynb", "seconds": 1.0}])
+    assert [t["notebook"] for t in merged] == ["01-c.ipynb", "04-a.ipynb", "05-b.ipynb"]
     assert [t["seconds"] for t in merged] == [1.0, 5.0, 2.0]
 
 

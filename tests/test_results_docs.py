@@ -1,7 +1,7 @@
 """The documents that report results say what the committed result files say: RESULTS.md is exactly what
 `cibtools.results_md` writes from them, every number in it exists in a committed results file, and every number
-in README.md and in notebook 00's summary appears in RESULTS.md (which quotes notebook 10's conclusion), so
-none of them can drift from notebook 10's rows. README.md stays an entry point of about 100 lines."""
+in README.md and in notebook 00's summary appears in RESULTS.md (which quotes notebook 11's conclusion), so
+none of them can drift from notebook 11's rows. README.md stays an entry point of about 100 lines."""
 import bisect
 import json
 import re
@@ -14,7 +14,7 @@ from cibtools import paper_settings, paths, results_md
 
 ROOT = paths.REPO_ROOT
 # a number as a reader sees it: 67.4, 0.02, 1.9e-05, or an integer with a % sign; not part of a version (2.14.1),
-# a name (s0, 10_conclusion) or a budget (50/255)
+# a name (s0, 11_conclusion) or a budget (50/255)
 NUMBER = re.compile(r"(?<![\w./-])(\d+(?:\.\d+)?(?:e[-+]?\d+)?)(?![\w/]|\.\d)(%?)")
 UNITS = re.compile(r"^\s?(?:min|s|ms|h|GB|MB|x)\b")  # a time, a size or a ratio of the set-up: a measurement
 RAW_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
@@ -92,13 +92,13 @@ def test_every_number_of_the_readme_and_of_00_is_in_results_md(where, pool):
 
 
 def test_00_quotes_notebook_10s_committed_conclusion():
-    lines = pd.read_csv(ROOT / "results" / "10_conclusion.csv")["conclusion"].str.strip().tolist()
+    lines = pd.read_csv(ROOT / "results" / "11_conclusion.csv")["conclusion"].str.strip().tolist()
     quoted = [q.strip()[1:].strip() for q in overview_summary().splitlines() if q.strip().startswith(">")]
     quoted = [q for q in quoted if q]
     assert 2 <= len(quoted) <= 5, "00 quotes a few lines of the conclusion"
     for q in quoted:
         fragments = [f.strip() for f in q.split("...") if f.strip()]
-        assert any(all(f in line for f in fragments) for line in lines), f"not in results/10_conclusion.csv: {q}"
+        assert any(all(f in line for f in fragments) for line in lines), f"not in results/11_conclusion.csv: {q}"
 
 
 def test_the_check_bites():
@@ -112,10 +112,10 @@ def test_the_check_bites():
 def test_readme_is_an_entry_point():
     text = (ROOT / "README.md").read_text()
     assert len(text.splitlines()) <= 110, "README.md is the front door: move details to RESULTS.md"
-    for needed in ("make reproduce", "make test", "over an hour", "RESULTS.md", "CHANGELOG.md", "figures/10_paper_settings.png",
+    for needed in ("make reproduce", "make test", "over an hour", "RESULTS.md", "CHANGELOG.md", "figures/11_paper_settings.png",
                    "<!-- colab:start -->", "<!-- colab:end -->", "## Tests"):
         assert needed in text, f"README.md should mention {needed!r}"
     for stale in ("Still to run", "previous run", "This corrects", "so far"):
         assert stale not in text, f"history belongs in CHANGELOG.md: {stale!r}"
-    for row in json.loads((ROOT / "results" / "10_conclusion.json").read_text())["rows"][:1]:
+    for row in json.loads((ROOT / "results" / "11_conclusion.json").read_text())["rows"][:1]:
         assert "conclusion" in row

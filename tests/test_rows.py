@@ -1,6 +1,6 @@
 """One rows file per shard (issue 25, item 2) and no lost or doubled rows (issue 21, part 2): the committed
 rows are the pre-migration rows to the character, a damaged, cut or duplicated file is refused by every
-reader (status, notebook 10's, the verdict's), a shard's rows survive a damaged side table, and nothing
+reader (status, notebook 11's, the verdict's), a shard's rows survive a damaged side table, and nothing
 trains before every file a shard will write has been checked. Each test takes seconds."""
 import csv
 import fcntl
@@ -88,7 +88,7 @@ def test_damaged_cut_or_duplicated_rows_are_refused_by_every_reader(tmp_path, mo
         PS.main(["status", "--dir", str(root)])
     assert "shards done" not in capsys.readouterr().out
     monkeypatch.setenv("CIB_PAPER_SETTINGS_DIR", str(root))
-    with pytest.raises(R.RowsError, match=message):  # notebook 10 reads `shards.read_rows()`, the verdict too
+    with pytest.raises(R.RowsError, match=message):  # notebook 11 reads `shards.read_rows()`, the verdict too
         verdict.committed_verdict()
 
 

@@ -59,12 +59,12 @@ def test_hand_run_outputs_stay_under_runs_and_publish_is_atomic(tmp_path, monkey
     import pandas as pd
 
     start = time.time() - 1
-    out = save_table(pd.DataFrame({"a": [1]}), "04_demo", "quick", {})  # what a cell run by hand does
+    out = save_table(pd.DataFrame({"a": [1]}), "05_demo", "quick", {})  # what a cell run by hand does
     assert out.parent == tmp_path / "runs" / "quick" / "results"
     assert {p: p.stat().st_mtime for p in committed} == committed  # committed folders untouched
-    (tmp_path / "runs" / "quick" / "results" / "05_other.csv").write_text("x\n")
-    copied = paths.publish("04_", "quick", since=start, target=tmp_path / "site")
-    assert sorted(p.name for p in copied) == ["04_demo.csv", "04_demo.json"]
+    (tmp_path / "runs" / "quick" / "results" / "06_other.csv").write_text("x\n")
+    copied = paths.publish("05_", "quick", since=start, target=tmp_path / "site")
+    assert sorted(p.name for p in copied) == ["05_demo.csv", "05_demo.json"]
     assert not list((tmp_path / "site" / "results").glob(".*tmp"))
 
 
@@ -212,7 +212,7 @@ def test_digest_mismatch_says_file_or_list_is_wrong(tmp_path):
 # 6. the runner ----------------------------------------------------------------------------------
 def test_only_accepts_2_and_02_and_names_what_is_missing():
     assert [b.name[:2] for b in list_notebooks(only=["2"])] == ["02"]
-    assert [b.name[:2] for b in list_notebooks(only=["02", "4"])] == ["02", "04"]
+    assert [b.name[:2] for b in list_notebooks(only=["02", "5"])] == ["02", "05"]
     with pytest.raises(NotebookFailed, match="No notebook numbered 77"):
         list_notebooks(only=["2", "77"])
 

@@ -85,7 +85,7 @@ def test_no_solution_hidden_test_or_reference_answer_is_left(student):
                 checkers += 1
                 assert cell.metadata["nbgrader"]["locked"], f"{book.name} cell {i}: a checker cell is editable"
                 assert cell.source.startswith("exercises.check_"), f"{book.name} cell {i}: {cell.source[:60]}"
-    assert checkers >= 23, checkers  # 01, 02 and 10 have three exercises, 03-09 two each
+    assert checkers >= 23, checkers  # 01, 02 and 11 have three exercises, 03-10 two each
 
 
 def _run(cells):
@@ -121,7 +121,7 @@ def test_student_exercises_run_unanswered_and_print_no_answer(student):
     taught, learned = ran[:len(teacher_cells)], ran[len(teacher_cells) + 1:]
     errors = [o for c in taught for o in c.outputs if o.output_type == "error"]
     assert not errors, f"an instructor exercise failed: {errors[0]['ename']}: {errors[0]['evalue']}"
-    answers = []  # (name, value): 01 and 04 both have a my_gap
+    answers = []  # (name, value): 01 and 05 both have a my_gap
     for c in taught:
         for o in c.outputs:
             if o.output_type == "stream" and o.text.startswith("ANSWERS "):

@@ -1,5 +1,5 @@
-"""Notebooks in JupyterLab as a student opens them: every image of 00, 01, 02 and 07 loads (before and after
-"Run All"), the ipywidgets controls of 01, 02 and 07 render as controls and redraw their figure when moved,
+"""Notebooks in JupyterLab as a student opens them: every image of 00, 01, 02 and 08 loads (before and after
+"Run All"), the ipywidgets controls of 01, 02 and 08 render as controls and redraw their figure when moved,
 and the rendered site opens with its images. Screenshots go to runs/browser/."""
 import time
 
@@ -11,7 +11,7 @@ from conftest import SHOTS
 CONTROLS = {
     "01-information-bottleneck.ipynb": ".widget-hslider",
     "02-causal-iv.ipynb": ".widget-hslider",
-    "07-adversarial-visualisation.ipynb": ".widget-hslider",
+    "08-adversarial-visualisation.ipynb": ".widget-hslider",
 }
 
 
