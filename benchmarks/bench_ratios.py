@@ -4,7 +4,10 @@
   gives an EOT-4 attack), with the k passes drawn at the bottleneck (`Classifier.eot_logits`, the default)
   against the batch repeated k times through the whole model (what attacks did before);
 - `adam`: one VIB training step at batch 100 with `torch.optim.Adam(fused=True)` against the default
-  per-parameter loop.
+  per-parameter loop;
+- `workers` (CPU): four independent models (Baseline, VIB, CausalIB, mixup; MNIST, one epoch on 20,000 images,
+  each round into an empty cache) trained by two one-thread processes at once (`zoo.train_missing`, what
+  notebooks 04 and 06 do on a CPU) against one process with two threads training them in turn.
 Each pair is timed alternately `--rounds` times; the table gives the min and median of new / old.
 Writes `benchmarks/ratios-<device>.json` (git-ignored).
 """
@@ -79,20 +82,49 @@ def adam_pair(device: torch.device):
     return steps[0], steps[1]
 
 
+def workers_pair(device: torch.device):
+    import os
+    import tempfile
+    from cibtools import zoo
+
+    keys = [(m, "mnist", 0, (("train_limit", 20000), ("epochs", 1))) for m in ("baseline", "vib", "causalib", "mixup")]
+
+    def run(workers: int) -> None:
+        with tempfile.TemporaryDirectory() as cache:
+            os.environ["CIB_CACHE_DIR"] = cache  # the spawned workers read the same empty cache
+            threads = torch.get_num_threads()
+            torch.set_num_threads(2)
+            try:
+                zoo.train_missing(keys, "quick", "cpu", workers=workers)
+            finally:
+                torch.set_num_threads(threads)
+                del os.environ["CIB_CACHE_DIR"]
+
+    return (lambda: run(1)), (lambda: run(2))
+
+
+PAIRS = {"eot4_gradient": eot_pair, "adam_fused_step": adam_pair, "two_workers_4_models": workers_pair}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--rounds", type=int, default=30, help="interleaved A/B rounds per pair")
+    parser.add_argument("--pairs", nargs="+", choices=sorted(PAIRS), default=sorted(PAIRS), help="which pairs")
+    parser.add_argument("--worker-rounds", type=int, default=3, help="rounds of the (slow) workers pair")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = cibtools.default_device()
     out: dict = {"device": str(device), "threads": torch.get_num_threads(), "torch": torch.__version__,
                  "machine": platform.processor() or platform.machine(), "commit": git_commit()}
-    for name, make in (("eot4_gradient", eot_pair), ("adam_fused_step", adam_pair)):
-        old, new = make(device)
-        old(), new()  # warm-up
-        out[name] = interleaved(old, new, args.rounds, device)
+    for name in args.pairs:
+        if name == "two_workers_4_models" and device.type != "cpu":
+            continue  # on a GPU one process keeps the device busy (`zoo.workers_for`)
+        old, new = PAIRS[name](device)
+        if name != "two_workers_4_models":
+            old(), new()  # warm-up
+        out[name] = interleaved(old, new, args.worker_rounds if name == "two_workers_4_models" else args.rounds, device)
     flat = {k: v for k, v in out.items() if not isinstance(v, dict)}  # one level, as benchmarks/measured/ keeps them
     flat |= {f"{name}_{k}": v for name, d in out.items() if isinstance(d, dict) for k, v in d.items()}
     path = Path(__file__).parent / f"ratios-{device.type}.json"

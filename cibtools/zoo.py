@@ -5,9 +5,13 @@ from the checkpoint cache instead of retraining (a missing one is trained on the
 """
 from __future__ import annotations
 
+import multiprocessing
+import os
+from dataclasses import replace
+
 import torch
 
-from .cache import train_or_load
+from .cache import checkpoint_path, train_or_load
 from .config import TrainConfig
 from .profiles import settings
 from .train import TrainResult
@@ -27,3 +31,78 @@ def get_model(method: str, dataset: str, profile: str, seed: int = 0, device: to
               progress: bool = True, **overrides) -> TrainResult:
     """Load (or train and cache) the model of `config_for(...)`."""
     return train_or_load(config_for(method, dataset, profile, seed, **overrides), device=device, progress=progress)
+
+
+# What one epoch costs relative to a plain MLP epoch (measured in the quick run's table 04_training): the longest
+# jobs go first, so that two workers finish together.
+_COST = {"at_pgd": 21.0, "ciiv": 6.0, "causalib": 1.6, "vib": 1.5, "at_fgsm": 1.6}
+
+
+def _train_in_worker(method: str, dataset: str, profile: str, seed: int, overrides: tuple = ()) -> None:
+    """One worker's job: train (or load) one model on the CPU with one thread and leave it in the cache."""
+    torch.set_num_threads(1)
+    get_model(method, dataset, profile, seed, device="cpu", progress=False, **dict(overrides))
+
+
+def workers_for(missing: int, device: torch.device | str | None, workers: int | str = "auto") -> int:
+    """How many processes train the `missing` models: `auto` is 2 one-thread processes on a CPU with at least two
+    cores and at least two models to train (`benchmarks/bench_workers.py` measures two such workers against one
+    process with two threads), else 1 (on a GPU one process keeps the device busy)."""
+    if workers != "auto":
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"workers must be 'auto' or an integer >= 1, got {workers!r}.")
+        return workers
+    from .train import default_device
+
+    dev = torch.device(device) if device is not None else default_device()
+    return 2 if dev.type == "cpu" and (os.cpu_count() or 1) >= 2 and missing >= 2 else 1
+
+
+def _config(key: tuple, profile: str) -> TrainConfig:
+    method, dataset, seed, *rest = key
+    return config_for(method, dataset, profile, seed, **dict(rest[0] if rest else ()))
+
+
+def train_missing(keys: list[tuple], profile: str, device: torch.device | str | None = None,
+                  workers: int | str = "auto") -> list[tuple]:
+    """Train the models of `keys` that the checkpoint cache lacks, by `workers_for(...)` processes at once, each
+    on one thread, the costliest first; with one worker, in this process on `device`. A key is
+    (method, dataset, seed) or (method, dataset, seed, overrides), overrides a tuple of (name, value) pairs of
+    `config_for`. Returns the keys trained; an error or an interrupt stops every worker (finished models stay
+    in the cache)."""
+    by_path = {}  # one job per checkpoint: two keys naming the same config (a default spelled out) train it once
+    for k in dict.fromkeys(keys):
+        by_path.setdefault(checkpoint_path(_config(k, profile)), k)
+    missing = [k for path, k in by_path.items() if not path.exists()]
+    n = workers_for(len(missing), device, workers)
+    if n == 1:
+        for m, d, s, *rest in missing:
+            get_model(m, d, profile, seed=s, device=device, **dict(rest[0] if rest else ()))
+        return missing
+    order = sorted(missing, key=lambda k: -_COST.get(k[0], 1.0) * _config(k, profile).epochs)
+    print(f"training {len(missing)} model(s) in {n} one-thread processes, the longest first", flush=True)
+    pool = multiprocessing.get_context("spawn").Pool(n)
+    try:
+        pool.starmap(_train_in_worker, [(m, d, profile, s, *rest) for m, d, s, *rest in order], chunksize=1)
+    except BaseException:
+        pool.terminate()
+        raise
+    else:
+        pool.close()
+    finally:
+        pool.join()
+    return missing
+
+
+def get_models(keys: list[tuple], profile: str, device: torch.device | str | None = None,
+               workers: int | str = "auto", progress: bool = True) -> dict[tuple, TrainResult]:
+    """`get_model` for every key of `keys` (see `train_missing`), as a dict keyed like `keys`: the missing models
+    are trained first (`train_missing`), then every model is loaded; one trained here is marked
+    `from_cache=False`."""
+    trained = {checkpoint_path(_config(k, profile)) for k in train_missing(keys, profile, device, workers)}
+    out = {}
+    for key in dict.fromkeys(keys):
+        m, d, s, *rest = key
+        r = get_model(m, d, profile, seed=s, device=device, progress=progress, **dict(rest[0] if rest else ()))
+        out[key] = replace(r, from_cache=False) if checkpoint_path(r.config) in trained else r
+    return out

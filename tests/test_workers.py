@@ -1,0 +1,38 @@
+"""Independent models trained by two one-thread processes at once (`zoo.get_models`): every model lands in the
+cache once, is marked as trained here, and loads from the cache the next time; bad worker counts are refused."""
+import pytest
+import torch
+
+from cibtools import zoo
+
+
+def test_two_workers_train_each_missing_model_once_then_load_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("CIB_CACHE_DIR", str(tmp_path))  # the spawned workers read the same cache
+    keys = [("baseline", "mnist", 0), ("vib", "mnist", 0), ("baseline", "mnist", 0)]
+    first = zoo.get_models(keys, "smoke", device="cpu", workers=2, progress=False)
+    assert list(first) == [("baseline", "mnist", 0), ("vib", "mnist", 0)]
+    assert all(not r.from_cache and len(r.history) == 1 for r in first.values())
+    assert len(list(tmp_path.glob("*.pt"))) == 2 and not list(tmp_path.glob("*.tmp"))
+    second = zoo.get_models(keys, "smoke", device="cpu", workers=2, progress=False)
+    assert all(r.from_cache for r in second.values())
+    for key, r in second.items():
+        for a, b in zip(first[key].model.state_dict().values(), r.model.state_dict().values()):
+            assert torch.equal(a, b)
+
+
+def test_worker_count():
+    assert zoo.workers_for(5, "cpu", 3) == 3
+    assert zoo.workers_for(1, "cpu") == 1  # one model: no second process
+    assert zoo.workers_for(0, "cpu") == 1
+    for bad in (0, -1, 1.5, True, "two"):
+        with pytest.raises(ValueError, match="workers must be"):
+            zoo.workers_for(2, "cpu", bad)
+
+
+def test_one_job_per_checkpoint_when_two_keys_name_the_same_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("CIB_CACHE_DIR", str(tmp_path))
+    default_beta = zoo.config_for("causalib", "mnist", "smoke").beta
+    keys = [("causalib", "mnist", 0), ("causalib", "mnist", 0, (("beta", default_beta),))]
+    assert zoo.train_missing(keys, "smoke", device="cpu", workers=1) == keys[:1]
+    models = zoo.get_models(keys, "smoke", device="cpu", workers=2, progress=False)
+    assert len(list(tmp_path.glob("*.pt"))) == 1 and all(r.from_cache for r in models.values())
