@@ -5,6 +5,10 @@
   against the batch repeated k times through the whole model (what attacks did before);
 - `adam`: one VIB training step at batch 100 with `torch.optim.Adam(fused=True)` against the default
   per-parameter loop;
+- `step_over_gemm`: one VIB training step at batch 100 (fused Adam, as `train` runs it) against its matrix
+  multiplications alone: every `mm`/`addmm` the step calls, recorded with its shapes by `torch.profiler` in
+  the same run and replayed on fresh tensors; new / old is the step's cost in units of its own GEMM time
+  (issue 25's goal: within 1.3x);
 - `workers` (CPU): four independent models (Baseline, VIB, CausalIB, mixup; MNIST, one epoch on 20,000 images,
   each round into an empty cache) trained by two one-thread processes at once (`zoo.train_missing`, what
   notebooks 04 and 06 do on a CPU) against one process with two threads training them in turn.
@@ -82,6 +86,40 @@ def adam_pair(device: torch.device):
     return steps[0], steps[1]
 
 
+def step_gemm_pair(device: torch.device):
+    from torch.profiler import ProfilerActivity, profile
+
+    cfg = TrainConfig("vib").resolved()
+    torch.manual_seed(0)
+    model = model_for(cfg).to(device).train()
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
+    x, y = torch.rand(100, 1, 28, 28, device=device), torch.randint(0, 10, (100,), device=device)
+
+    def step() -> None:
+        loss, _ = training_loss(model, cfg, x, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    step()
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        step()
+    calls = []
+    for e in prof.events():
+        if e.name == "aten::mm":
+            (a, b), (_, c) = e.input_shapes[:2]
+            calls.append((None, torch.rand(a, b, device=device), torch.rand(b, c, device=device)))
+        elif e.name == "aten::addmm":
+            bias, (a, b), (_, c) = e.input_shapes[:3]
+            calls.append((torch.rand(*bias, device=device), torch.rand(a, b, device=device), torch.rand(b, c, device=device)))
+
+    def gemms() -> None:
+        for bias, a, b in calls:
+            torch.mm(a, b) if bias is None else torch.addmm(bias, a, b)
+
+    return gemms, step
+
+
 def workers_pair(device: torch.device):
     import os
     import tempfile
@@ -103,7 +141,7 @@ def workers_pair(device: torch.device):
     return (lambda: run(1)), (lambda: run(2))
 
 
-PAIRS = {"eot4_gradient": eot_pair, "adam_fused_step": adam_pair, "two_workers_4_models": workers_pair}
+PAIRS = {"eot4_gradient": eot_pair, "adam_fused_step": adam_pair, "step_over_gemm": step_gemm_pair, "two_workers_4_models": workers_pair}
 
 
 def main() -> None:
