@@ -28,7 +28,9 @@ test: env
 	CIB_PROFILE=smoke $(PY) -m pytest -q -p no:cacheprovider tests --ignore=tests/browser --nbval-lax notebooks
 
 # 00's diagram and the widgets of 01, 02 and 08 in JupyterLab, driven in headless Chromium (Debian's package; Playwright's own
-# browser download needs the internet). Fails, never skips, when no browser can be installed.
+# browser download needs the internet). The widget notebooks run again on a kernel with ipywidgets 7 (Colab's) in the
+# classic notebook; its packages go to $(VENV)/ipywidgets7 on the first run (pip, --no-deps: the venv stays as it is).
+# Fails, never skips, when no browser or those packages can be installed.
 test-browser: env
 	@command -v chromium >/dev/null || apt-get install -y -q chromium >/dev/null 2>&1 || \
 	  (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1) || \
