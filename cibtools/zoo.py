@@ -29,8 +29,13 @@ def config_for(method: str, dataset: str, profile: str, seed: int = 0, **overrid
 
 def get_model(method: str, dataset: str, profile: str, seed: int = 0, device: torch.device | str | None = None,
               progress: bool = True, **overrides) -> TrainResult:
-    """Load (or train and cache) the model of `config_for(...)`."""
-    return train_or_load(config_for(method, dataset, profile, seed, **overrides), device=device, progress=progress)
+    """Load (or train and cache) the model of `config_for(...)`; a model the cache lacks is announced, with its
+    epochs, before it trains (a student who opens a notebook before 04 sees why it takes minutes)."""
+    cfg = config_for(method, dataset, profile, seed, **overrides)
+    if not checkpoint_path(cfg).exists():
+        print(f"{method} on {dataset} (seed {seed}, {cfg.epochs} epoch(s)) is not in the checkpoint cache yet: "
+              f"training it now, once; later notebooks load it.", flush=True)
+    return train_or_load(cfg, device=device, progress=progress)
 
 
 # What one epoch costs relative to a plain MLP epoch (measured in the quick run's table 04_training): the longest
@@ -46,7 +51,7 @@ def _train_in_worker(method: str, dataset: str, profile: str, seed: int, overrid
 
 def workers_for(missing: int, device: torch.device | str | None, workers: int | str = "auto") -> int:
     """How many processes train the `missing` models: `auto` is 2 one-thread processes on a CPU with at least two
-    cores and at least two models to train (`benchmarks/bench_workers.py` measures two such workers against one
+    cores and at least two models to train (`benchmarks/bench_ratios.py` measures two such workers against one
     process with two threads), else 1 (on a GPU one process keeps the device busy)."""
     if workers != "auto":
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -80,7 +85,8 @@ def train_missing(keys: list[tuple], profile: str, device: torch.device | str | 
             get_model(m, d, profile, seed=s, device=device, **dict(rest[0] if rest else ()))
         return missing
     order = sorted(missing, key=lambda k: -_COST.get(k[0], 1.0) * _config(k, profile).epochs)
-    print(f"training {len(missing)} model(s) in {n} one-thread processes, the longest first", flush=True)
+    print(f"not in the checkpoint cache yet, trained now by {n} one-thread processes at once, the longest first: "
+          + ", ".join(f"{m} on {d} (seed {s})" for m, d, s, *_ in order), flush=True)
     pool = multiprocessing.get_context("spawn").Pool(n)
     try:
         pool.starmap(_train_in_worker, [(m, d, profile, s, *rest) for m, d, s, *rest in order], chunksize=1)

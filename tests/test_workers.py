@@ -36,3 +36,11 @@ def test_one_job_per_checkpoint_when_two_keys_name_the_same_config(tmp_path, mon
     assert zoo.train_missing(keys, "smoke", device="cpu", workers=1) == keys[:1]
     models = zoo.get_models(keys, "smoke", device="cpu", workers=2, progress=False)
     assert len(list(tmp_path.glob("*.pt"))) == 1 and all(r.from_cache for r in models.values())
+
+
+def test_a_model_the_cache_lacks_is_announced_before_it_trains(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CIB_CACHE_DIR", str(tmp_path))
+    zoo.get_model("baseline", "mnist", "smoke", device="cpu", progress=False)
+    assert "baseline on mnist (seed 0, 1 epoch(s)) is not in the checkpoint cache yet" in capsys.readouterr().out
+    zoo.get_model("baseline", "mnist", "smoke", device="cpu", progress=False)
+    assert capsys.readouterr().out == ""
