@@ -1,5 +1,6 @@
 """The figures of notebook 09's adaptive evaluation, drawn from the tables `adaptive` returns: one job,
-plotting (the curves of accuracy against EOT samples and PGD steps, and accuracy under each protocol)."""
+plotting (the curves of accuracy against EOT samples and PGD steps, accuracy under each protocol, and
+notebook 03's agreement of EOT gradients with the expected gradient)."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -64,5 +65,32 @@ def protocols_figure(prot: pd.DataFrame, datasets: Sequence[str], eps_255: dict[
                ylim=(0, 102))
         ax.legend(fontsize=7, loc="upper right")
     fig.suptitle("Accuracy the attack leaves (lower = stronger attack); bars at 0 are labelled 0.0", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def eot_agreement_figure(table: pd.DataFrame, labels: dict[str, str], title: str) -> plt.Figure:
+    """Notebook 03: `adaptive.eot_gradient_agreement` rows of one or more models, against EOT samples k:
+    the cosine between the EOT-k and the reference gradient (left) and the share of pixels whose sign agrees
+    (right), one line per model, each point labelled with its value."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for method, rows in table.groupby("method", sort=False):
+        label = f"{labels.get(method, method)}, {rows['mode'].iloc[0]}"
+        for ax, column, fmt in ((axes[0], "cosine", "{:.3f}"), (axes[1], "sign agreement", "{:.1f}")):
+            ax.plot(rows["eot"], rows[column], marker="o", color=METHOD_COLORS.get(method, "black"), label=label)
+            for k, v in zip(rows["eot"], rows[column]):
+                ax.annotate(fmt.format(v), (k, v), xytext=(0, 5), textcoords="offset points", ha="center", fontsize=7)
+    ks = sorted(table["eot"].unique())
+    reference, n = int(table["reference"].iloc[0]), int(table["n"].iloc[0])
+    axes[0].set(ylabel="cosine similarity", title=f"cosine of the EOT-k gradient with an EOT-{reference} one")
+    axes[1].set(ylabel="pixels with the same sign (%)", title="share of pixels stepping the same way")
+    for ax in axes:
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(ks, [str(k) for k in ks])
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
+        ax.set_xlabel(f"random passes k averaged per gradient (EOT-k, log scale); n={n} images")
+        ax.margins(y=0.15)
+        ax.legend(fontsize=8, loc="lower right")
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig

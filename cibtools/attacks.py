@@ -114,6 +114,16 @@ def attack_loss(logits: torch.Tensor, y: torch.Tensor, loss: str = "ce") -> torc
     raise ValueError(f"Unknown attack loss {loss!r}. Valid: {', '.join(LOSSES)}.")
 
 
+def dlr_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """AutoAttack's difference-of-logits-ratio loss (Croce & Hein 2020), per example, untargeted:
+    -(z_y - max_{j != y} z_j) / (z_(1) - z_(3)), z_(k) the k-th largest logit. Multiplying or shifting all
+    logits leaves it unchanged (notebook 03 shows it); pyautoattack computes its own for APGD-T."""
+    top = logits.sort(dim=1, descending=True).values
+    true = logits.gather(1, y[:, None]).squeeze(1)
+    other = logits.masked_fill(F.one_hot(y, logits.shape[-1]).bool(), float("-inf")).amax(1)
+    return -(true - other) / (top[:, 0] - top[:, 2] + 1e-12)
+
+
 def input_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str = "ce", eot: int = 1) -> torch.Tensor:
     """Gradient of the summed attack loss w.r.t. x, averaged over `eot` random forward passes."""
     x = x.detach().requires_grad_(True)

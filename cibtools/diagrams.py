@@ -72,3 +72,40 @@ def pipeline_figure() -> plt.Figure:
                  "in the bottleneck", fontsize=12)
     return fig
 
+
+
+def linf_ball_figure(eps: float) -> plt.Figure:
+    """Notebook 03: the L-inf ball of radius `eps` around an image, seen in two of its pixels (in grey levels,
+    0-255): the valid images [0, 1]^2, the ball, the set a budget allows (both at once), and one PGD iterate
+    that left it, brought back by the projection `attacks._project` (clip to the ball, then to [0, 1])."""
+    import torch
+    from matplotlib.patches import Rectangle
+
+    from .attacks import _project, check_eps
+
+    check_eps(eps)
+    x = torch.tensor([[235.0, 90.0]]) / 255  # a bright pixel and a dark one
+    outside = x + torch.tensor([[1.5, 1.3]]) * eps  # an iterate after a step that left the ball
+    back = _project(outside, x, eps, "linf")
+    (x0, y0), (x1, y1), (x2, y2) = (255 * v[0].numpy() for v in (x, outside, back))
+    e = 255 * eps
+    fig, ax = plt.subplots(figsize=(6.2, 5.6))
+    ax.add_patch(Rectangle((0, 0), 255, 255, fc="#f2f2f2", ec="black", lw=1.2, label="valid images: $[0, 1]^2$"))
+    ax.add_patch(Rectangle((x0 - e, y0 - e), 2 * e, 2 * e, fc="none", ec="#1f77b4", lw=1.5, ls="--",
+                           label=rf"$L_\infty$ ball: $|x'_i - x_i| \leq \epsilon$ for every pixel"))
+    lo_x, hi_x, lo_y, hi_y = max(x0 - e, 0), min(x0 + e, 255), max(y0 - e, 0), min(y0 + e, 255)
+    ax.add_patch(Rectangle((lo_x, lo_y), hi_x - lo_x, hi_y - lo_y, fc="#1f77b4", alpha=0.25, ec="none",
+                           label="what the budget allows (both at once)"))
+    ax.annotate("", (x1, y1), (x0, y0), arrowprops=dict(arrowstyle="-|>", color="#d62728", lw=1.3, ls="--"))
+    ax.annotate("", (x2, y2), (x1, y1), arrowprops=dict(arrowstyle="-|>", color="#2ca02c", lw=1.6))
+    ax.plot([x0], [y0], "ko", ms=7, label="clean image $x$")
+    ax.plot([x1], [y1], "x", color="#d62728", ms=9, mew=2, label=r"after a step $x^t + \alpha\,\mathrm{sign}\,\nabla$")
+    ax.plot([x2], [y2], "o", color="#2ca02c", ms=7, label=r"projected: clip to $x \pm \epsilon$, then to $[0, 1]$")
+    ax.annotate("", (x0 - e, y0 - e - 12), (x0, y0 - e - 12), arrowprops=dict(arrowstyle="<->", lw=1))
+    ax.text(x0 - e / 2, y0 - e - 20, rf"$\epsilon$ = {e:.0f}/255", ha="center", va="top", fontsize=9)
+    ax.set(xlim=(-25, 330), ylim=(-25, 330), aspect="equal", xlabel="pixel 1 (grey level: 0 black, 255 white)",
+           ylabel="pixel 2 (grey level)", xticks=[0, 64, 128, 192, 255], yticks=[0, 64, 128, 192, 255])
+    ax.legend(fontsize=7.5, loc="upper left", framealpha=0.95)
+    ax.set_title(f"The budget in two of the 784 pixels: the $L_\\infty$ ball of radius {e:.0f}/255\n"
+                 "around $x$, cut by $[0, 1]$ where it pokes outside", fontsize=10)
+    return fig

@@ -268,6 +268,66 @@ def check_instrument_choice(answer: Any) -> Verdict:
     return Verdict(False, why)
 
 
+# --- 03: adversarial examples (references from cibtools.attacks; never printed) ----------------------------
+def _targeted_cases():
+    import torch
+    from torch import nn
+
+    cases = []
+    for seed, eps in ((0, 0.1), (1, 0.3), (2, 8 / 255)):
+        g = torch.Generator().manual_seed(seed)
+        torch.manual_seed(seed)
+        model = nn.Sequential(nn.Flatten(), nn.Linear(16, 24), nn.ReLU(), nn.Linear(24, 4)).eval()
+        x = torch.rand(8, 1, 4, 4, generator=g)
+        cases.append((model, x, torch.randint(0, 4, (8,), generator=g), eps))
+    return cases
+
+
+def _targeted_fgsm(model, x, target, eps, direction: float = -1.0, clip: bool = True):
+    from .attacks import input_gradient
+
+    step = x + direction * eps * input_gradient(model, x, target).sign()
+    return (step.clamp(0.0, 1.0) if clip else step).detach()
+
+
+def check_targeted_fgsm(student: Callable) -> Verdict:
+    """03, exercise 1: `student(model, x, target, eps)` -> one signed step of size eps that makes the `target`
+    class more likely (down the cross-entropy of the target label), clipped to [0, 1]."""
+    hint = ("FGSM climbs the loss of the true label, away from it; a targeted step goes the other way on the loss "
+            "of the target label, towards it. The step has size eps in every pixel, and the result must be an image.")
+    cases = _targeted_cases()
+    verdict = check_function(student, _targeted_fgsm, cases, hint, rtol=1e-5, atol=1e-6)
+    if verdict or not callable(student):
+        return verdict
+    import torch
+
+    for args in cases:
+        got = _as_array(_student_value(student, args))
+        if got is None or got.size != args[1].numel():
+            continue
+        for slip, message in (
+                (_targeted_fgsm(*args, direction=1.0), "your step climbs the target's loss, which makes the target "
+                                                       "*less* likely."),
+                (_targeted_fgsm(*args, clip=False), "some pixels leave [0, 1]: the result is no longer an image."),
+                (args[1] + args[3] * torch.zeros_like(args[1]), "the images did not move.")):
+            if np.allclose(got.reshape(slip.shape), slip.numpy(), rtol=1e-5, atol=1e-6):
+                return Verdict(False, f"{message} Hint: {hint}")
+    return verdict
+
+
+def check_forward_passes(answer: Any) -> Verdict:
+    """03, exercise 2: forward (and backward) passes of the MLP, on copies of one image, that PGD-20 with EOT-4
+    costs against RS's prediction (the softmax averaged over 16 noisy copies); the random start costs none."""
+    steps, eot, copies = 20, 4, 16
+    hint = ("every step takes one EOT gradient; every EOT gradient averages several random passes of the "
+            "prediction; and every pass of RS's prediction runs the network on several noisy copies.")
+    return _slip(answer, [(steps * eot, f"that counts the passes of the prediction, but each one runs the network "
+                                        f"on several noisy copies. Hint: {hint}"),
+                          (steps * copies, f"that leaves out the EOT average. Hint: {hint}"),
+                          (eot * copies, f"that is one step of the attack. Hint: {hint}")],
+                 lambda: check_value(answer, steps * eot * copies, hint, rtol=0, atol=0.5, what="your count"))
+
+
 # --- 04-09 (references computed here or by cibtools; never printed) ----------------------------------------
 def check_training_steps(answer: Any) -> Verdict:
     """04, exercise 1: optimiser steps of one paper-settings model (60k images, batch 100, 50 epochs)."""
@@ -449,9 +509,9 @@ def check_transfer_accuracy(student: Callable) -> Verdict:
     ], lambda: verdict, rtol=1e-6)
 
 
-# --- 10: why the numbers differ (answers computed from the committed rows, `paper_settings.read_rows()`) ----
+# --- 11: why the numbers differ (answers computed from the committed rows, `paper_settings.read_rows()`) ----
 def check_welch_changes(answer: Any, rows) -> Verdict:
-    """10, exercise 1: how many cells of `verdict.paper_settings_table(rows, ...)` change their verdict
+    """11, exercise 1: how many cells of `verdict.paper_settings_table(rows, ...)` change their verdict
     (p < 0.05) when the paper's runs are taken as 10 instead of 3."""
     from . import verdict
 
@@ -477,7 +537,7 @@ def _best_combination_gain(rows) -> dict[str, float]:
 
 
 def check_protocol_advantage(answer: Any, rows) -> Verdict:
-    """10, exercise 2: for the combination with the highest PGD accuracy in `verdict.factor_table(rows)`, is its
+    """11, exercise 2: for the combination with the highest PGD accuracy in `verdict.factor_table(rows)`, is its
     advantage over the sound protocol on the same model larger under "FGSM" or under "PGD"?"""
     hint = ("find the row with the highest PGD, then the row with the same method, model, inputs, optimiser and epochs "
             "under the sound protocol, and compare the two differences (they may have different signs).")
@@ -495,7 +555,7 @@ def check_protocol_advantage(answer: Any, rows) -> Verdict:
 
 
 def check_costliest_part(answer: Any, rows) -> Verdict:
-    """10, exercise 3: which single change to the authors' bottleneck (a `variant` of
+    """11, exercise 3: which single change to the authors' bottleneck (a `variant` of
     `verdict.bottleneck_ablation(rows)`, not "authors" or "ours") costs the most PGD-20 accuracy at 50/255."""
     from . import verdict
 

@@ -2,13 +2,16 @@
 
 `python -m cibtools.site --profile quick` converts every `runs/<profile>/NN-*.ipynb` (the runner's
 executed copies) to `site/NN-*.html` and writes `site/index.html`: one line per notebook with its title,
-when it ran, the profile and the commit. Open `site/index.html` in a browser (`site/` is git-ignored).
+when it ran, the profile and the commit. A link from one notebook to another (the glossary links to
+`03-adversarial-examples.ipynb#glossary-...`) points to the other's page. Open `site/index.html` in a browser
+(`site/` is git-ignored).
 """
 from __future__ import annotations
 
 import argparse
 import html
 import json
+import re
 import sys
 import time
 import urllib.parse
@@ -17,6 +20,10 @@ from pathlib import Path
 from . import paths
 from .profiles import check_profile
 from .results import git_commit
+
+
+# A link from one notebook to another (`03-adversarial-examples.ipynb#glossary-eot`): in the site, the other's page.
+_NOTEBOOK_LINK = re.compile(r'href="(\d\d-[A-Za-z0-9_-]+)\.ipynb(#[A-Za-z0-9_-]*)?"')
 
 
 def _title(nb: dict, fallback: str) -> str:
@@ -50,6 +57,7 @@ def build(profile: str = "quick", runs: Path | None = None, out: Path | None = N
             raise ValueError(f"{book} is not a valid executed notebook ({type(err).__name__}: "
                              f"{str(err).splitlines()[0][:120]}): run it again (`make reproduce PROFILE={profile}`) "
                              f"or delete it.") from None
+        body = _NOTEBOOK_LINK.sub(lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', body)
         (out / f"{book.stem}.html").write_text(body)
         ran = time.strftime("%Y-%m-%d %H:%M", time.localtime(book.stat().st_mtime))
         title = html.escape(_title(nb, book.stem))

@@ -177,3 +177,23 @@ def test_sentences_read_the_worst_case_and_protocol_tables():
     gap, shortcuts = adaptive.protocol_gap_lines(prot, ["mnist"])
     assert "15.0 points more accuracy" in gap and "largest: VIB [sample (S=12)], 30.0 points" in gap
     assert "by -5.0 points" in shortcuts and "softmax by -5.0" in shortcuts
+
+
+def test_eot_gradient_agreement_grows_with_k_and_is_full_for_a_deterministic_prediction(trained_baseline, test_data):
+    """Notebook 03's check: a deterministic prediction agrees fully at every k; a random one (RS's noisy copies)
+    agrees better with the expected gradient as k grows, and never fully at one pass."""
+    data = test_data.head(10)
+    det = adaptive.eot_gradient_agreement(trained_baseline, data, [1, 4], reference=8, method="baseline")
+    assert list(det.columns) == ["method", "mode", "eot", "cosine", "sign agreement", "n", "reference"]
+    assert (det["cosine"] > 0.9999).all() and (det["sign agreement"] == 100.0).all() and (det["n"] == 10).all()
+    torch.manual_seed(0)
+    rs = model_for(TrainConfig("rs")).eval()
+    with rs.prediction("sample", 1):  # one noisy copy per pass: the noisiest gradient
+        noisy = adaptive.eot_gradient_agreement(rs, data, [1, 16], reference=32, method="rs")
+    assert noisy["cosine"].iloc[0] < noisy["cosine"].iloc[1] < 1.0 and noisy["sign agreement"].iloc[0] < 100.0
+    fig = adaptive_plots.eot_agreement_figure(pd.concat([det, noisy]), {"baseline": "Baseline", "rs": "RS"}, "t")
+    assert len(fig.axes) == 2 and all(len(ax.get_lines()) == 2 for ax in fig.axes)
+    with pytest.raises(ValueError, match="reference"):
+        adaptive.eot_gradient_agreement(trained_baseline, data, [1], reference=0)
+    with pytest.raises(ValueError, match="eot"):
+        adaptive.eot_gradient_agreement(trained_baseline, data, [0], reference=4)

@@ -171,3 +171,13 @@ def test_autoattack_wrapper_runs_and_stays_in_the_ball(trained_baseline, batch):
     assert adv.shape == x[:16].shape
     assert (adv - x[:16]).abs().max() <= eps + 1e-5 and adv.min() >= 0 and adv.max() <= 1
     assert _accuracy(trained_baseline, adv, y[:16]) <= _accuracy(trained_baseline, x[:16], y[:16])
+
+
+def test_dlr_loss_is_a_margin_that_scaling_or_shifting_the_logits_leaves_unchanged():
+    from cibtools.attacks import dlr_loss
+
+    z = torch.tensor([[3.0, 1.0, 0.5, -1.0], [0.0, 2.0, 1.0, 0.0]])
+    y = torch.tensor([0, 0])
+    expected = torch.tensor([-(3.0 - 1.0) / (3.0 - 0.5), -(0.0 - 2.0) / (2.0 - 0.0)])  # right < 0, wrong > 0
+    assert torch.allclose(dlr_loss(z, y), expected)
+    assert torch.allclose(dlr_loss(10 * z + 3, y), expected, atol=1e-6)

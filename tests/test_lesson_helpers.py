@@ -60,3 +60,40 @@ def test_ablation_tables_match_the_papers_cells():
     assert pd.isna(table.loc[3, "paper clean"])  # the paper has no (0.05, 0.3) cell
     mine, theirs = ablation.grids(ours, "PGD-20")
     assert mine.loc[0.05, 0.3] == 2.0 and theirs.loc[0.05, 0.05] == 53.71 and pd.isna(theirs.loc[0.05, 0.3])
+
+
+def test_linf_ball_diagram_projects_the_step_back_into_the_ball_and_the_box():
+    fig = diagrams.linf_ball_figure(50 / 255)
+    ax = fig.axes[0]
+    assert "50/255" in ax.get_title() and any("projected" in t.get_text() for t in ax.get_legend().get_texts())
+    clean, outside, back = (line.get_xydata()[0] for line in ax.get_lines())
+    e = 50.0
+    assert not (abs(outside - clean) <= e + 1e-6).all()  # the step left the ball ...
+    assert (abs(back - clean) <= e + 1e-4).all() and (0 <= back).all() and (back <= 255 + 1e-4).all()  # ... is back
+    with pytest.raises(ValueError, match="eps"):
+        diagrams.linf_ball_figure(2.0)
+
+
+def test_primer_checkers_accept_the_answer_name_the_slips_and_wait_for_an_answer():
+    import torch
+    import torch.nn.functional as F
+
+    from cibtools import exercises
+
+    def targeted(model, x, target, eps, sign=-1.0, clip=True):
+        x = x.clone().requires_grad_(True)
+        F.cross_entropy(model(x), target).backward()
+        out = x + sign * eps * x.grad.sign()
+        return (out.clamp(0, 1) if clip else out).detach()
+
+    def empty(model, x, target, eps):
+        """not written yet"""
+
+    assert exercises.check_targeted_fgsm(targeted)
+    assert "less* likely" in repr(exercises.check_targeted_fgsm(lambda *a: targeted(*a, sign=1.0)))
+    assert "leave [0, 1]" in repr(exercises.check_targeted_fgsm(lambda *a: targeted(*a, clip=False)))
+    assert repr(exercises.check_targeted_fgsm(empty)).startswith("Not answered yet")
+    assert exercises.check_forward_passes(20 * 4 * 16) and not exercises.check_forward_passes(20 * 4)
+    assert repr(exercises.check_forward_passes(...)).startswith("Not answered yet")
+    assert "EOT" in repr(exercises.check_forward_passes(20 * 16))
+    assert str(20 * 4 * 16) not in repr(exercises.check_forward_passes(20 * 4))  # a hint never gives the count

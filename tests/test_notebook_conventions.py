@@ -100,14 +100,14 @@ def test_one_convention_for_solutions(book):
     assert len(ids) == len(set(ids)), f"{book.name}: repeated nbgrader grade ids"
 
 
-LESSON_FUNCTIONS = {"fgsm_from_scratch", "pgd_from_scratch"}  # 07 writes the attacks out, on purpose
+LESSON_FUNCTIONS = {"fgsm_from_scratch", "pgd_from_scratch"}  # 03 writes the attacks out, on purpose
 MAX_CELL_LINES = 20  # the issue's "about 20"; the longest cells today set up a lesson or build a table
 
 
 @pytest.mark.parametrize("book", BOOKS, ids=lambda b: b.name[:2])
 def test_notebooks_call_named_functions(book):
     """Engine code lives in cibtools: a notebook defines only exercise answers (`my_*`, `reference_*`) and
-    07's written-out attacks, and no code cell is longer than about 20 lines."""
+    03's written-out attacks, and no code cell is longer than about 20 lines."""
     for i, cell in enumerate(_cells(book)):
         if cell.cell_type != "code":
             continue

@@ -4,6 +4,7 @@ input is refused with a message naming the argument or file and what is valid. E
 import gzip
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -140,6 +141,19 @@ def test_site_escapes_notebook_names_and_names_a_damaged_notebook(tmp_path):
     (runs / "02-broken.ipynb").write_text("{not json")
     with pytest.raises(ValueError, match=r"02-broken.ipynb is not a valid executed notebook"):
         site.build("smoke", runs, tmp_path / "site")
+
+
+def test_site_links_between_notebooks_land_on_their_pages(tmp_path):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# T\n\nSee [EOT](03-adversarial-examples.ipynb#glossary-eot) and "
+                                              "[03](03-adversarial-examples.ipynb).")]
+    nbformat.write(nb, runs / "05-x.ipynb")
+    site.build("smoke", runs, tmp_path / "site")
+    page = (tmp_path / "site" / "05-x.html").read_text()
+    assert 'href="03-adversarial-examples.html#glossary-eot"' in page and 'href="03-adversarial-examples.html"' in page
+    assert not re.search(r'href="[^"]*\.ipynb', page)
 
 
 # 2. no lost models ----------------------------------------------------------------------------------------
