@@ -9,7 +9,7 @@
   multiplications alone: every `mm`/`addmm` the step calls, recorded with its shapes by `torch.profiler` in
   the same run and replayed on fresh tensors; new / old is the step's cost in units of its own GEMM time
   (issue 25's goal: within 1.3x);
-- `workers` (CPU): four independent models (Baseline, VIB, CausalIB, mixup; MNIST, one epoch on 20,000 images,
+- `workers` (CPU): four independent models (Baseline, VIB, CausalIB, mixup; MNIST, one epoch on all 60,000 images,
   each round into an empty cache) trained by two one-thread processes at once (`zoo.train_missing`, what
   notebooks 04 and 06 do on a CPU) against one process with two threads training them in turn.
 Each pair is timed alternately `--rounds` times; the table gives the min and median of new / old.
@@ -125,7 +125,7 @@ def workers_pair(device: torch.device):
     import tempfile
     from cibtools import zoo
 
-    keys = [(m, "mnist", 0, (("train_limit", 20000), ("epochs", 1))) for m in ("baseline", "vib", "causalib", "mixup")]
+    keys = [(m, "mnist", 0, (("train_limit", None), ("epochs", 1))) for m in ("baseline", "vib", "causalib", "mixup")]
 
     def run(workers: int) -> None:
         with tempfile.TemporaryDirectory() as cache:
