@@ -108,9 +108,7 @@ def attack_loss(logits: torch.Tensor, y: torch.Tensor, loss: str = "ce") -> torc
     if loss == "ce_on_softmax":
         return F.cross_entropy(logits.softmax(-1), y, reduction="none")
     if loss == "cw":
-        true = logits.gather(1, y[:, None]).squeeze(1)
-        other = logits.masked_fill(F.one_hot(y, logits.shape[-1]).bool(), float("-inf")).amax(1)
-        return other - true
+        return -margin(logits, y)
     raise ValueError(f"Unknown attack loss {loss!r}. Valid: {', '.join(LOSSES)}.")
 
 
@@ -119,9 +117,13 @@ def dlr_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     -(z_y - max_{j != y} z_j) / (z_(1) - z_(3)), z_(k) the k-th largest logit. Multiplying or shifting all
     logits leaves it unchanged (notebook 03 shows it); pyautoattack computes its own for APGD-T."""
     top = logits.sort(dim=1, descending=True).values
+    return -margin(logits, y) / (top[:, 0] - top[:, 2] + 1e-12)
+
+
+def margin(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per example, the true class's logit minus the largest other one, z_y - max_{j != y} z_j (negative: wrong)."""
     true = logits.gather(1, y[:, None]).squeeze(1)
-    other = logits.masked_fill(F.one_hot(y, logits.shape[-1]).bool(), float("-inf")).amax(1)
-    return -(true - other) / (top[:, 0] - top[:, 2] + 1e-12)
+    return true - logits.masked_fill(F.one_hot(y, logits.shape[-1]).bool(), float("-inf")).amax(1)
 
 
 def input_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str = "ce", eot: int = 1) -> torch.Tensor:

@@ -73,7 +73,6 @@ def pipeline_figure() -> plt.Figure:
     return fig
 
 
-
 def linf_ball_figure(eps: float) -> plt.Figure:
     """Notebook 03: the L-inf ball of radius `eps` around an image, seen in two of its pixels (in grey levels,
     0-255): the valid images [0, 1]^2, the ball, the set a budget allows (both at once), and one PGD iterate
