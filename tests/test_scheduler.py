@@ -8,7 +8,7 @@ import torch
 from cibtools import paper_settings as ps, scheduler
 
 pytest.importorskip("submitit")
-TINY = dict(epochs=30, train_limit=200, test_limit=8)
+TINY = dict(epochs=150, train_limit=200, test_limit=8)  # long enough (~5 s) that a kill lands mid-training on a fast machine
 
 
 def _epochs_saved(cache, shard):
