@@ -38,9 +38,9 @@ def get_model(method: str, dataset: str, profile: str, seed: int = 0, device: to
     return train_or_load(cfg, device=device, progress=progress)
 
 
-# What one epoch costs relative to a plain MLP epoch (measured in the quick run's table 04_training): the longest
-# jobs go first, so that two workers finish together.
-_COST = {"at_pgd": 21.0, "ciiv": 6.0, "causalib": 1.6, "vib": 1.5, "at_fgsm": 1.6}
+# What one epoch costs relative to a Baseline epoch (the idle quick run at a35ef5f, `results/04_training.csv`: AT
+# (PGD-20) 14-23x, CiiV 8-14x, the others 1-3x): the longest jobs go first, so that two workers finish together.
+_COST = {"at_pgd": 18.0, "ciiv": 10.0, "causalib": 1.6, "vib": 1.5, "at_fgsm": 1.7}
 
 
 def _train_in_worker(method: str, dataset: str, profile: str, seed: int, overrides: tuple = ()) -> None:
