@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import attacks, reporting
+from . import workers as workers_mod
 from .config import METHOD_LABELS
 from .data import TensorData
 from .evaluate import AttackSpec, authors_protocol, craft_all, robust_accuracy, score
@@ -180,27 +181,52 @@ def reported_predictions(models: dict[str, nn.Module]) -> Iterator[tuple[str, nn
             yield method, model
 
 
-def autoattack(models: dict[str, nn.Module], data: TensorData, sizes: dict[str, int], linf_eps: float,
-               l2_eps: float | None = None, threads: int | None = None, dataset: str = "") -> tuple[pd.DataFrame, list[str]]:
-    """AutoAttack (L-inf at `linf_eps`, and L2 at `l2_eps` unless None) on every reported prediction of
-    `models` (Table 4 in notebook 09, Table 5 in 10): `standard` on deterministic predictions, `rand`
-    (EOT) on random ones, each on the first `sizes["aa_limit" | "aa_rand_limit" | "aa_ciiv_limit"]`
-    images of `data` (see `subset_sizes`), on `threads` CPU threads. Returns the rows (with the clean
-    accuracy; each row's `version` is the one used on its prediction) and a line per prediction skipped
-    because its subset size is 0."""
-    frames, skipped = [], []
-    for m, model in reported_predictions(models):
-        version = "rand" if model.is_random else "standard"
-        n = sizes["aa_ciiv_limit"] if m == "ciiv" else sizes["aa_rand_limit"] if model.is_random else sizes["aa_limit"]
-        if n == 0:
-            skipped.append(f"{dataset} / {METHOD_LABELS[m]} [{model.prediction_label}]: AutoAttack {version} skipped (subset size 0)")
-            continue
-        specs = [AttackSpec("clean"), AttackSpec("autoattack", linf_eps, norm="linf", version=version)]
-        if l2_eps is not None:
-            specs.append(AttackSpec("autoattack", l2_eps, norm="l2", version=version))
-        with torch_threads(threads):
-            frames.append(evaluate(model, data.head(n), specs, method=m).assign(version=version))
-    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), skipped
+def _autoattack_job(model: nn.Module, mode: str | None, data: TensorData, specs: list[AttackSpec], method: str,
+                    version: str, threads: int | None) -> pd.DataFrame:
+    """One reported prediction's AutoAttack rows: a worker's job in `autoattack`, or run in this process. Its
+    random draws start from seed 0 whichever process runs it, in whichever order (the caller's are untouched)."""
+    with torch.random.fork_rng(devices=[]), torch_threads(threads), model.prediction(mode):
+        torch.manual_seed(0)
+        return evaluate(model, data, specs, method=method).assign(version=version)
+
+
+def autoattack(models: dict[str, dict[str, nn.Module]], data: dict[str, TensorData], sizes: dict[str, int],
+               linf_eps: float, l2_eps: float | None = None, threads: int | None = None,
+               workers: int | str = "auto") -> tuple[pd.DataFrame, list[str]]:
+    """AutoAttack (L-inf at `linf_eps`, and L2 at `l2_eps` unless None) on every reported prediction of the models
+    of each dataset (`models[dataset][method]`, attacked on `data[dataset]`; Table 4 in notebook 09, Table 5 in 10):
+    `standard` on deterministic predictions, `rand` (EOT) on random ones, each on the first
+    `sizes["aa_limit" | "aa_rand_limit" | "aa_ciiv_limit"]` images (see `subset_sizes`), on `threads` CPU threads.
+    On a CPU with two cores the predictions are attacked by two one-thread processes at once, the costliest
+    first (`workers.count`; AutoAttack's many small steps barely use a second thread). Returns the rows in the
+    order of the predictions (with the clean accuracy; each row's `version` is the one used on its prediction)
+    and a line per prediction skipped because its subset size is 0."""
+    jobs, cost, skipped = [], [], []
+    for dataset, ms in models.items():
+        for m, model in reported_predictions(ms):
+            version = "rand" if model.is_random else "standard"
+            n = sizes["aa_ciiv_limit"] if m == "ciiv" else sizes["aa_rand_limit"] if model.is_random else sizes["aa_limit"]
+            if n == 0:
+                skipped.append(f"{dataset} / {METHOD_LABELS[m]} [{model.prediction_label}]: AutoAttack {version} "
+                               f"skipped (subset size 0)")
+                continue
+            specs = [AttackSpec("clean"), AttackSpec("autoattack", linf_eps, norm="linf", version=version)]
+            if l2_eps is not None:
+                specs.append(AttackSpec("autoattack", l2_eps, norm="l2", version=version))
+            mode = model.predict_mode if model.stochastic else None
+            jobs.append((model, mode, data[dataset].head(n), specs, m, version, threads))
+            passes = model.predict_samples if model.is_random else 1  # random passes per prediction
+            cost.append(n * passes * (2 if version == "rand" else 1))  # rand: 20 EOT passes per step
+    if not jobs:
+        return pd.DataFrame(), skipped
+    processes = workers_mod.count(len(jobs), jobs[0][2].images.device, workers)
+    if processes == 1:
+        frames = [_autoattack_job(*job) for job in jobs]
+    else:
+        order = sorted(range(len(jobs)), key=lambda i: -cost[i])
+        done = workers_mod.starmap(_autoattack_job, [jobs[i] for i in order], processes)
+        frames = [frame for _, frame in sorted(zip(order, done), key=lambda pair: pair[0])]
+    return pd.concat(frames, ignore_index=True), skipped
 
 
 def without_examples(table: pd.DataFrame) -> pd.DataFrame:
@@ -237,13 +263,14 @@ def subset_sizes(profile: str, attack_limit: int, overrides: dict | None = None)
     """Images per kind of row in notebook 09 at `profile` (`overrides` replaces some). AutoAttack
     `standard` runs 4 attacks (APGD-T and FAB-T over 9 target classes, Square with 5000 queries); `rand`
     runs APGD with 20 EOT passes per step; CiiV's prediction runs 9 fixation loops (about 10x an MLP
-    pass), hence the smaller subsets for them. At `quick`, CW-20 and the protocol study run on 500 images (1,000
-    before): the notebook fits a class (issue 22's 15 minutes on a 2-core CPU) at the price of a wider standard
-    error, at most 2.2 points (at 50% accuracy) instead of 1.6."""
+    pass), hence the smaller subsets for them. At `quick` the notebook fits a class (15
+    minutes on an idle 2-core CPU) at the price of wider standard errors (at 50% accuracy): CW-20, the protocol
+    study and the checklist on 300 images (2.9 points; CiiV 100: 5.0), the curves on 100 (5.0; CiiV 50: 7.1).
+    The points of one curve share their images, so its shape is far more precise than any one point."""
     sizes = {
         "smoke": dict(n_eval=40, n_check=40, n_ciiv=12, n_curve=24, n_curve_ciiv=8, aa_limit=4, aa_rand_limit=4,
                       aa_ciiv_limit=4),
-        "quick": dict(n_eval=500, n_check=500, n_ciiv=200, n_curve=200, n_curve_ciiv=100,
+        "quick": dict(n_eval=300, n_check=300, n_ciiv=100, n_curve=100, n_curve_ciiv=50,
                       aa_limit=30, aa_rand_limit=20, aa_ciiv_limit=10),
         "paper": {**{k: attack_limit for k in ("n_eval", "n_check", "n_ciiv", "n_curve", "n_curve_ciiv", "aa_limit")},
                   "aa_rand_limit": 1000, "aa_ciiv_limit": 1000},

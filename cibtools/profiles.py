@@ -19,6 +19,7 @@ class Profile:
     name: str
     epochs: int                       # training epochs of every method but AT (PGD-20)
     at_pgd_epochs: int                # AT (PGD-20) costs ~21 forward/backward passes per step
+    ciiv_epochs: int                  # CiiV runs 9 fixation loops of a conv net per image
     seeds: tuple[int, ...]            # the paper reports mean +- std over seeds
     train_limit: int | None           # training examples (None: all 60k)
     test_limit: int | None            # test examples for Table 1 style evaluation (None: all 10k)
@@ -34,7 +35,7 @@ class Profile:
 
     def __post_init__(self) -> None:
         """Every setting checked when a profile is made (also one with `settings(..., **overrides)`)."""
-        for name in ("epochs", "at_pgd_epochs", "attack_limit", "eps_step_255"):
+        for name in ("epochs", "at_pgd_epochs", "ciiv_epochs", "attack_limit", "eps_step_255"):
             _whole(name, getattr(self, name))
         for name in ("train_limit", "test_limit"):
             if getattr(self, name) is not None:
@@ -54,6 +55,11 @@ class Profile:
         if not isinstance(self.datasets, tuple) or not self.datasets or not all(isinstance(d, str) for d in self.datasets):
             raise ValueError(f"datasets must be a non-empty tuple of dataset names, got {self.datasets!r}.")
 
+    def epochs_for(self, method: str) -> int:
+        """Training epochs of `method`: AT (PGD-20) and CiiV have their own counts (an epoch costs them 10-20x a
+        Baseline epoch), every other method `epochs`."""
+        return {"at_pgd": self.at_pgd_epochs, "ciiv": self.ciiv_epochs}.get(method, self.epochs)
+
 
 def _whole(name: str, value, before: str = "", low: int = 1, plural: bool = False) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -61,16 +67,16 @@ def _whole(name: str, value, before: str = "", low: int = 1, plural: bool = Fals
 
 
 _PROFILES = {
-    "smoke": Profile("smoke", epochs=1, at_pgd_epochs=1, seeds=(0,), train_limit=1000, test_limit=200,
+    "smoke": Profile("smoke", epochs=1, at_pgd_epochs=1, ciiv_epochs=1, seeds=(0,), train_limit=1000, test_limit=200,
                      attack_limit=100, ablation_alphas=(0.0, 0.05), ablation_betas=(0.0, 0.05),
                      alpha_sweep=(1e-3, 1e-1), eot_samples=(1, 2), pgd_steps=(5, 10), eps_step_255=48),
-    # quick: notebooks 04-06 in under 45 min on an idle 2-core CPU (2-thread costs per 60k-image epoch in the
-    # quick run: MLP 6-9 s, VIB 10-11, CausalIB 12, CiiV 43-44, AT (PGD-20) 95-105; Table 1 attacks on 10k
-    # images: RS 176 s, CiiV 204 s), hence 4 epochs (AT (PGD-20): 3) and Table 1 on the first 5000 test
-    # images. Measured: 04-06 took 43.7 min (README).
-    "quick": Profile("quick", epochs=4, at_pgd_epochs=3, seeds=(0,), train_limit=None, test_limit=5000,
-                     attack_limit=1000, alpha_sweep=(1e-3, 1e-2, 1e-1, 1.0)),
-    "paper": Profile("paper", epochs=50, at_pgd_epochs=50, seeds=(0, 1, 2), train_limit=None, test_limit=None,
+    # quick: every notebook in under 15 min on an idle 2-core CPU (issue 22). One-thread costs per 60k-image epoch
+    # in the idle quick run at a35ef5f (`results/04_training.csv`): MLP 6-11 s, VIB 13-16, CausalIB 15, CiiV 86-87,
+    # AT (PGD-20) 147-152. Hence 4 epochs, CiiV 3 and AT (PGD-20) 2 (at a35ef5f: 4 and 3, and 04 took 17.8 min),
+    # and Table 1 on the first 5000 test images.
+    "quick": Profile("quick", epochs=4, at_pgd_epochs=2, ciiv_epochs=3, seeds=(0,), train_limit=None,
+                     test_limit=5000, attack_limit=1000, alpha_sweep=(1e-3, 1e-2, 1e-1, 1.0)),
+    "paper": Profile("paper", epochs=50, at_pgd_epochs=50, ciiv_epochs=50, seeds=(0, 1, 2), train_limit=None, test_limit=None,
                      attack_limit=10000, ablation_alphas=(0.0, 0.01, 0.05),
                      ablation_betas=(0.0, 0.01, 0.05, 0.2, 0.5, 1.0),
                      alpha_sweep=(1e-4, 1e-3, 1e-2, 1e-1, 1.0), eot_samples=(1, 4, 16, 64),

@@ -5,8 +5,6 @@ from the checkpoint cache instead of retraining (a missing one is trained on the
 """
 from __future__ import annotations
 
-import multiprocessing
-import os
 from dataclasses import replace
 
 import torch
@@ -15,12 +13,13 @@ from .cache import checkpoint_path, train_or_load
 from .config import TrainConfig
 from .profiles import settings
 from .train import TrainResult
+from . import workers as workers_mod
 
 
 def config_for(method: str, dataset: str, profile: str, seed: int = 0, **overrides) -> TrainConfig:
-    """The profile's training config: its epochs (AT (PGD-20) has its own count) and training subset."""
+    """The profile's training config: its epochs for the method (`Profile.epochs_for`) and training subset."""
     p = settings(profile)
-    epochs = p.at_pgd_epochs if method == "at_pgd" else p.epochs
+    epochs = p.epochs_for(method)
     arch = "alexnet" if dataset in ("cifar10", "fake_cifar10") else "mlp"
     base = dict(method=method, dataset=dataset, arch=arch, epochs=epochs, seed=seed, train_limit=p.train_limit)
     base.update(overrides)
@@ -44,23 +43,8 @@ _COST = {"at_pgd": 18.0, "ciiv": 10.0, "causalib": 1.6, "vib": 1.5, "at_fgsm": 1
 
 
 def _train_in_worker(method: str, dataset: str, profile: str, seed: int, overrides: tuple = ()) -> None:
-    """One worker's job: train (or load) one model on the CPU with one thread and leave it in the cache."""
-    torch.set_num_threads(1)
+    """One worker's job: train (or load) one model on the CPU and leave it in the cache."""
     get_model(method, dataset, profile, seed, device="cpu", progress=False, **dict(overrides))
-
-
-def workers_for(missing: int, device: torch.device | str | None, workers: int | str = "auto") -> int:
-    """How many processes train the `missing` models: `auto` is 2 one-thread processes on a CPU with at least two
-    cores and at least two models to train (`benchmarks/bench_ratios.py` measures two such workers against one
-    process with two threads), else 1 (on a GPU one process keeps the device busy)."""
-    if workers != "auto":
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ValueError(f"workers must be 'auto' or an integer >= 1, got {workers!r}.")
-        return workers
-    from .train import default_device
-
-    dev = torch.device(device) if device is not None else default_device()
-    return 2 if dev.type == "cpu" and (os.cpu_count() or 1) >= 2 and missing >= 2 else 1
 
 
 def _config(key: tuple, profile: str) -> TrainConfig:
@@ -70,7 +54,7 @@ def _config(key: tuple, profile: str) -> TrainConfig:
 
 def train_missing(keys: list[tuple], profile: str, device: torch.device | str | None = None,
                   workers: int | str = "auto") -> list[tuple]:
-    """Train the models of `keys` that the checkpoint cache lacks, by `workers_for(...)` processes at once, each
+    """Train the models of `keys` that the checkpoint cache lacks, by `workers.count(...)` processes at once, each
     on one thread, the costliest first; with one worker, in this process on `device`. A key is
     (method, dataset, seed) or (method, dataset, seed, overrides), overrides a tuple of (name, value) pairs of
     `config_for`. Returns the keys trained; an error or an interrupt stops every worker (finished models stay
@@ -79,7 +63,7 @@ def train_missing(keys: list[tuple], profile: str, device: torch.device | str | 
     for k in dict.fromkeys(keys):
         by_path.setdefault(checkpoint_path(_config(k, profile)), k)
     missing = [k for path, k in by_path.items() if not path.exists()]
-    n = workers_for(len(missing), device, workers)
+    n = workers_mod.count(len(missing), device, workers)
     if n == 1:
         for m, d, s, *rest in missing:
             get_model(m, d, profile, seed=s, device=device, **dict(rest[0] if rest else ()))
@@ -87,16 +71,7 @@ def train_missing(keys: list[tuple], profile: str, device: torch.device | str | 
     order = sorted(missing, key=lambda k: -_COST.get(k[0], 1.0) * _config(k, profile).epochs)
     print(f"not in the checkpoint cache yet, trained now by {n} one-thread processes at once, the longest first: "
           + ", ".join(f"{m} on {d} (seed {s})" for m, d, s, *_ in order), flush=True)
-    pool = multiprocessing.get_context("spawn").Pool(n)
-    try:
-        pool.starmap(_train_in_worker, [(m, d, profile, s, *rest) for m, d, s, *rest in order], chunksize=1)
-    except BaseException:
-        pool.terminate()
-        raise
-    else:
-        pool.close()
-    finally:
-        pool.join()
+    workers_mod.starmap(_train_in_worker, [(m, d, profile, s, *rest) for m, d, s, *rest in order], n)
     return missing
 
 

@@ -117,20 +117,31 @@ def test_autoattack_runs_each_reported_prediction_and_skips_empty_subsets(vib, t
 
     monkeypatch.setattr(adaptive, "evaluate", fake_evaluate)
     sizes = dict(aa_limit=3, aa_rand_limit=0, aa_ciiv_limit=0)
-    rows, skipped = adaptive.autoattack({"baseline": trained_baseline, "vib": vib}, test_data, sizes, 8 / 255, 0.5,
-                                        threads=1, dataset="mnist")
+    rows, skipped = adaptive.autoattack({"mnist": {"baseline": trained_baseline, "vib": vib}}, {"mnist": test_data},
+                                        sizes, 8 / 255, 0.5, threads=1, workers=1)
     assert calls == [("baseline", "deterministic", 3, ["clean", "AA-LINF", "AA-L2"], "standard"),
                      ("vib", "mean", 3, ["clean", "AA-LINF", "AA-L2"], "standard")]
     assert list(rows["method"]) == ["baseline", "vib"] and list(rows["version"]) == ["standard", "standard"]
     assert skipped == ["mnist / VIB [sample (S=12)]: AutoAttack rand skipped (subset size 0)"]
     sizes["aa_rand_limit"] = 2
     calls.clear()
-    adaptive.autoattack({"vib": vib}, test_data, sizes, 8 / 255, 0.5)
+    adaptive.autoattack({"mnist": {"vib": vib}}, {"mnist": test_data}, sizes, 8 / 255, 0.5, workers=1)
     assert calls[1][1:3] == ("sample (S=12)", 2) and calls[1][4] == "rand"
     assert vib.predict_mode == "sample"  # restored after the mean prediction was attacked
     calls.clear()
-    rows, _ = adaptive.autoattack({"vib": vib}, test_data, sizes, 8 / 255)  # no L2 budget: L-inf only (10)
+    rows, _ = adaptive.autoattack({"mnist": {"vib": vib}}, {"mnist": test_data}, sizes, 8 / 255, workers=1)  # L-inf only
     assert [c[3] for c in calls] == [["clean", "AA-LINF"]] * 2 and list(rows["version"]) == ["standard", "rand"]
+
+
+def test_autoattack_by_two_worker_processes_gives_the_rows_of_one_process(vib, trained_baseline, test_data):
+    # eps = 0.5 breaks these smoke models at APGD-CE's first steps, so that AutoAttack takes seconds
+    models, data = {"mnist": {"baseline": trained_baseline, "vib": vib}}, {"mnist": test_data}
+    sizes = dict(aa_limit=6, aa_rand_limit=0, aa_ciiv_limit=0)
+    one, _ = adaptive.autoattack(models, data, sizes, 0.5, workers=1)
+    two, _ = adaptive.autoattack(models, data, sizes, 0.5, workers=2)
+    assert list(two["method"]) == ["baseline", "baseline", "vib", "vib"] and list(two["mode"]) == list(one["mode"])
+    pd.testing.assert_series_equal(one["accuracy"], two["accuracy"])
+    assert all(np.array_equal(a, b) for a, b in zip(one["correct"], two["correct"]))
 
 
 def test_worst_case_rows_meet_the_paper_at_the_matching_budget_only():

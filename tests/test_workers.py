@@ -1,9 +1,11 @@
 """Independent models trained by two one-thread processes at once (`zoo.get_models`): every model lands in the
 cache once, is marked as trained here, and loads from the cache the next time; bad worker counts are refused."""
+import operator
+
 import pytest
 import torch
 
-from cibtools import zoo
+from cibtools import workers, zoo
 
 
 def test_two_workers_train_each_missing_model_once_then_load_them(tmp_path, monkeypatch):
@@ -21,12 +23,21 @@ def test_two_workers_train_each_missing_model_once_then_load_them(tmp_path, monk
 
 
 def test_worker_count():
-    assert zoo.workers_for(5, "cpu", 3) == 3
-    assert zoo.workers_for(1, "cpu") == 1  # one model: no second process
-    assert zoo.workers_for(0, "cpu") == 1
+    assert workers.count(5, "cpu", 3) == 3
+    assert workers.count(1, "cpu") == 1  # one job: no second process
+    assert workers.count(0, "cpu") == 1
     for bad in (0, -1, 1.5, True, "two"):
         with pytest.raises(ValueError, match="workers must be"):
-            zoo.workers_for(2, "cpu", bad)
+            workers.count(2, "cpu", bad)
+
+
+def test_starmap_returns_results_in_order_and_raises_a_job_error():
+    assert workers.starmap(operator.mul, [(2, 3), (4, 5), (6, 7)], 2) == [6, 20, 42]
+    assert workers.starmap(torch.get_num_threads, [()] * 2, 2) == [1, 1]  # each process runs on one thread
+    with pytest.raises(ZeroDivisionError):
+        workers.starmap(operator.truediv, [(1, 1), (1, 0)], 2)
+    with pytest.raises(ValueError, match="processes must be"):
+        workers.starmap(operator.mul, [(1, 2)], 0)
 
 
 def test_one_job_per_checkpoint_when_two_keys_name_the_same_config(tmp_path, monkeypatch):
