@@ -74,6 +74,7 @@ AutoAttack under 1 min on 1,000 images it breaks at once (10 min on all 10,000 o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import os
 import platform
@@ -90,7 +91,7 @@ from . import rows as rows_store
 from .cache import CheckpointError, checkpoint_path, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import always_dark_pixels, load_dataset
-from .evaluate import ATTACK_KINDS, AttackSpec, authors_pgd_rows, authors_rows, mean_then_sample, robust_accuracy
+from .evaluate import ATTACK_KINDS, AttackSpec, authors_pgd, authors_pgd_rows, authors_rows, mean_then_sample, robust_accuracy
 from .models import eval_mode
 from . import scheduler
 from .results import git_commit
@@ -316,17 +317,29 @@ def run_shard(shard: Shard, rows_dir: Path | str | None = None, device: torch.de
     cache = Path(cache) if cache is not None else paths.cache_dir()
     if test_limit is not None and (isinstance(test_limit, bool) or not isinstance(test_limit, int) or test_limit < 1):
         raise ValueError(f"test_limit must be an integer >= 1 (or None for all 10,000 images), got {test_limit!r}.")
-    state = cache / "paper_settings" / f"{shard.name}-{cfg.key()}.state.pt"
+    state = _state_path(shard, cfg, cache)
     for folder in (state.parent, checkpoint_path(cfg, cache).parent):
         _check_writable(folder, "set CIB_CACHE_DIR to a writable folder before training, so that the trained model "
                                 "is kept.")
     _check_state(state)
+    with _shard_lock(shard, state):
+        return _train_and_evaluate(shard, cfg, root, device, state, epochs, test_limit, cache, progress)
+
+
+def _state_path(shard: Shard, cfg: TrainConfig, cache: Path) -> Path:
+    """Where training a shard's model keeps its resume state (epoch by epoch)."""
+    return cache / "paper_settings" / f"{shard.name}-{cfg.key()}.state.pt"
+
+
+@contextlib.contextmanager
+def _shard_lock(shard: Shard, state: Path):
+    """One worker per shard: a second one gets `ShardBusy` instead of training it twice."""
     with open(state.with_name(state.name + ".lock"), "w") as lock:
-        try:  # one worker per shard: a second one skips it instead of training it twice
+        try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise ShardBusy(f"{shard.name}: another worker is running it (it holds {lock.name}).") from None
-        return _train_and_evaluate(shard, cfg, root, device, state, epochs, test_limit, cache, progress)
+        yield
 
 
 def _train_and_evaluate(shard: Shard, cfg: TrainConfig, root: Path, device: torch.device, state: Path, epochs: int,
@@ -385,6 +398,53 @@ def finished_model(shard: Shard | str, device: torch.device | str | None = None,
     return load_checkpoint(path, cfg, device).model.eval(), cfg, device
 
 
+RETRAIN_TOLERANCE = 0.005  # accuracy points: less than one of the 10,000 test images
+
+
+def retrain(shard: Shard | str, rows_dir: Path | str | None = None, device: torch.device | str | None = None,
+            cache: Path | None = None, progress: bool = False) -> Path:
+    """The checkpoint of a finished shard, trained again if the checkpoint cache lost it (a new machine): same
+    config, same seed, resumable and locked as `run` is. The retrained model must give the clean accuracy that
+    the shard's rows recorded (mean prediction, on the same test images) to within one image; otherwise its checkpoint
+    is moved aside to `*.differs.pt` and a ValueError says so, because rows added with it would describe
+    another model. A checkpoint already there is returned untouched."""
+    shard = shards_named([shard])[0] if isinstance(shard, str) else shard
+    root = Path(rows_dir) if rows_dir is not None else default_dir()
+    mine = read_rows(root)
+    mine = mine[mine["shard"] == shard.name]
+    cfg = shard.config()
+    recorded = mine[(mine["attack"] == "clean") & (mine["protocol"] == "sound") & (mine["epochs"] == cfg.epochs)
+                    & mine["mode"].isin(["mean", "deterministic"])]
+    if len(recorded) != 1:
+        raise ValueError(f"{shard.name} has {len(recorded)} clean rows at {cfg.epochs} epochs in {root} (1 expected): "
+                         f"run the shard (`run {shard.name}`), not a retrain.")
+    cache = Path(cache) if cache is not None else paths.cache_dir()
+    path = checkpoint_path(cfg, cache)
+    if path.exists():
+        return path
+    device = check_device(device)
+    state = _state_path(shard, cfg, cache)
+    for folder in (state.parent, path.parent):
+        _check_writable(folder, "set CIB_CACHE_DIR to a writable folder, so that the retrained model is kept.")
+    _check_state(state)
+    with _shard_lock(shard, state):
+        result = train(cfg, device=device, progress=progress, state_path=state)
+        save_checkpoint(result, path)
+        state.unlink(missing_ok=True)
+    torch.manual_seed(1000 + shard.seed)
+    test = load_dataset(shard.dataset, "test", device=device, limit=int(recorded["n"].item()))  # the rows' images
+    with result.model.prediction("mean"), eval_mode(result.model):
+        clean = robust_accuracy(result.model, test, [AttackSpec("clean")])["accuracy"].item()
+    want = recorded["accuracy"].item()
+    if abs(clean - want) > RETRAIN_TOLERANCE:
+        aside = path.with_suffix(".differs.pt")
+        path.rename(aside)
+        raise ValueError(f"{shard.name}: the retrained model is not the one of its rows (clean {clean:.2f}% against "
+                         f"{want:.2f}% recorded, commit {recorded['commit'].item()}); it is kept aside as {aside}.")
+    print(f"{shard.name}: retrained in {result.train_seconds:.0f} s; clean {clean:.2f}%, as its rows record", flush=True)
+    return path
+
+
 def read_strong(root: Path | str | None = None) -> pd.DataFrame:
     """The stronger attacks' rows (`<root>/strong/<shard>--<tag>.csv`, one file per `strong` call), checked as
     `read_rows` checks the shards' (a row present twice, in one file or two, is refused)."""
@@ -418,12 +478,14 @@ def _strong_keys(root: Path, shard: Shard) -> set[tuple[str, float, int]]:
 def run_strong(shard: Shard, rows_dir: Path | str | None = None, device: torch.device | str | None = None,
                test_limit: int | None = None, cache: Path | None = None,
                aa_images: int = AA_IMAGES, eps_255: float = 50, kinds: tuple[str, ...] | None = None,
-               ) -> pd.DataFrame | None:
+               retrain_missing: bool = False) -> pd.DataFrame | None:
     """The stronger attacks of `strong_specs(eps_255 / 255)` (those of `kinds` only, if given) on a finished
     shard's 50-epoch model (`mean` prediction; EOT is not needed for a deterministic prediction) that the
     strong rows lack for it at that budget on as many images, written as one new file; None if all are there.
     AutoAttack runs on the first `aa_images` images of the same fixed test subset (0 leaves it out; a larger
-    number adds a row with the larger `n`), the others on all of it."""
+    number adds a row with the larger `n`), the others on all of it. `kinds` naming `authors_pgd` adds the
+    authors' PGD as their code computes it, on the prediction their code reports (`evaluate.authors_pgd_rows`).
+    With `retrain_missing`, a checkpoint the cache lost is trained again first (`retrain`)."""
     root = Path(rows_dir) if rows_dir is not None else default_dir()
     _check_writable(root / STRONG.folder, "give a writable rows folder.")
     device = check_device(device)
@@ -439,12 +501,19 @@ def run_strong(shard: Shard, rows_dir: Path | str | None = None, device: torch.d
             continue
         if len(data) and (spec.label, round(spec.eps * 255, 2), len(data)) not in have:
             plan.setdefault(len(data), (data, []))[1].append(spec)
-    if not plan:
+    theirs = (kinds is not None and "authors_pgd" in kinds
+              and (authors_pgd(eps_255 / 255).label, round(eps_255, 2), len(test)) not in have)
+    if not plan and not theirs:
         return None
+    if retrain_missing:
+        retrain(shard, root, device, cache)
     model, cfg, device = finished_model(shard, device, cache)
     with model.prediction("mean"):
-        rows = pd.concat([robust_accuracy(model, data, specs, method=shard.method, protocol="strong")
-                          for data, specs in plan.values()], ignore_index=True)
+        frames = [robust_accuracy(model, data, specs, method=shard.method, protocol="strong")
+                  for data, specs in plan.values()]
+    if theirs:
+        frames.append(authors_pgd_rows(model, test, [eps_255 / 255], method=shard.method))
+    rows = pd.concat(frames, ignore_index=True)
     rows = rows.assign(shard=shard.name, variant=shard.variant, seed=shard.seed, epochs=cfg.epochs,
                        device=str(device), device_name=_device_name(device), threads=torch.get_num_threads(),
                        commit=git_commit(), finished=time.strftime("%Y-%m-%d %H:%M:%S"))
@@ -552,6 +621,10 @@ def main(argv: list[str] | None = None) -> None:
     strong.add_argument("shards", nargs="+", help="names of finished shards")
     strong.add_argument("--eps-255", type=float, default=50, help="the budget in 1/255 (default 50, the paper's)")
     strong.add_argument("--kinds", nargs="+", choices=ATTACK_KINDS, help="only these attacks (e.g. autoattack)")
+    strong.add_argument("--retrain-missing", action="store_true",
+                        help="train a finished shard's model again if the checkpoint cache lost it (checked against "
+                             "its rows' clean accuracy)")
+    strong.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
     strong.add_argument("--aa-images", type=int, default=AA_IMAGES,
                         help=f"test images for AutoAttack (default {AA_IMAGES}; 10000: all of them; 0: none)")
     scales = sub.add_parser("scales", help="the noise scale of every finished VIB-type shard whose checkpoint is "
@@ -633,8 +706,8 @@ def _command(args) -> None:
         return
     if args.command == "strong":
         for shard in named:
-            rows = run_strong(shard, args.dir, aa_images=args.aa_images, eps_255=args.eps_255,
-                              kinds=tuple(args.kinds) if args.kinds else None)
+            rows = run_strong(shard, args.dir, device=args.device, aa_images=args.aa_images, eps_255=args.eps_255,
+                              kinds=tuple(args.kinds) if args.kinds else None, retrain_missing=args.retrain_missing)
             print(f"{shard.name}: " + ("rows present, skipped" if rows is None else
                   ", ".join(f"{a} {v:.2f}%" for a, v in zip(rows["attack"], rows["accuracy"]))), flush=True)
         return

@@ -1,5 +1,7 @@
 """Part 4 of the verdict (issue 24): the authors' PGD as their code computes it, the authors' baseline,
 `signed_input` on every head, the two mechanism tests, and the part-4 shards on tiny configs."""
+import dataclasses
+
 import pandas as pd
 import pytest
 import torch
@@ -8,6 +10,7 @@ from torch import nn
 
 import cibtools as cb
 from cibtools import attacks, paper_settings as ps
+from cibtools.cache import load_checkpoint
 from cibtools.config import TrainConfig
 from cibtools.evaluate import AttackSpec, authors_pgd, robust_accuracy
 from cibtools.models import SignedInput, build_model
@@ -150,6 +153,40 @@ def test_part4_shards_run_on_tiny_configs_with_the_authors_pgd(tmp_path):
         assert (rows["part"] == "4").all() and (rows["device"] == "cpu").all()
     assert ps.run_shard(shard, rows_dir=tmp_path / "rows", device="cpu", epochs=1, train_limit=100, test_limit=10,
                         cache=tmp_path) is None
+
+
+def test_a_lost_checkpoint_is_retrained_checked_against_its_rows_then_attacked_with_the_authors_pgd(tmp_path,
+                                                                                                   monkeypatch):
+    shard, cache, rows_dir = ps.shards_named(["baseline-signed-mnist-s1"])[0], tmp_path / "cache", tmp_path / "rows"
+    original = ps.Shard.config
+    monkeypatch.setattr(ps.Shard, "config", lambda self, epochs=1, train_limit=100: original(self, 1, 100))
+    ps.run_shard(shard, rows_dir=rows_dir, device="cpu", epochs=1, train_limit=100, test_limit=20, cache=cache)
+    path = ps.checkpoint_path(shard.config(), cache)
+    first = path.read_bytes()
+    path.unlink()  # a new machine: the rows are committed, the model is gone
+    with pytest.raises(FileNotFoundError, match="run the shard first"):
+        ps.run_strong(shard, rows_dir, "cpu", test_limit=20, cache=cache, eps_255=16, kinds=("authors_pgd",))
+    rows = ps.run_strong(shard, rows_dir, "cpu", test_limit=20, cache=cache, eps_255=16, kinds=("authors_pgd",),
+                         retrain_missing=True)
+    again, before = (load_checkpoint(p, shard.config()).model.state_dict()
+                     for p in (path, _write(tmp_path / "first.pt", first)))
+    assert all(torch.equal(again[k], before[k]) for k in before)  # the same weights again
+    assert list(rows["attack"]) == ["authors' PGD-40 (softmax-CE)"] and rows["eps_255"].item() == 16
+    assert rows["mode"].item() == "deterministic" and rows["n"].item() == 20
+    assert ps.run_strong(shard, rows_dir, "cpu", test_limit=20, cache=cache, eps_255=16, kinds=("authors_pgd",)) is None
+    path.unlink()  # retrained differently (another seed): refused, and kept aside, never used for rows
+    train = ps.train
+    monkeypatch.setattr(ps, "train", lambda cfg, **kw: train(dataclasses.replace(cfg, seed=cfg.seed + 7), **kw))
+    with pytest.raises(ValueError, match="not the one of its rows"):
+        ps.retrain(shard, rows_dir, "cpu", cache)
+    assert not path.exists() and path.with_suffix(".differs.pt").exists()
+    with pytest.raises(ValueError, match="0 clean rows"):
+        ps.retrain(ps.shards_named(["baseline-signed-mnist-s2"])[0], rows_dir, "cpu", cache)
+
+
+def _write(path, data):
+    path.write_bytes(data)
+    return path
 
 
 def _rows(spec):
