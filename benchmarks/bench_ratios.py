@@ -11,7 +11,11 @@
   (issue 25's goal: within 1.3x);
 - `workers` (CPU): four independent models (Baseline, VIB, CausalIB, mixup; MNIST, one epoch on all 60,000 images,
   each round into an empty cache) trained by two one-thread processes at once (`zoo.train_missing`, what
-  notebooks 04 and 06 do on a CPU) against one process with two threads training them in turn.
+  notebooks 04 and 06 do on a CPU) against one process with two threads training them in turn;
+- `autoattack_workers` (CPU): AutoAttack L-inf at 8/255 on the three reported predictions of a Baseline and a VIB
+  (MNIST, one epoch on all 60,000 images): `standard` on 20 images each of the Baseline and the VIB's mean
+  prediction, `rand` on 10 of its sampled one, by two one-thread processes at once (`adaptive.autoattack`, what
+  notebook 09 does on a CPU) against one process running them in turn on one thread (what 09 did before).
 Each pair is timed alternately `--rounds` times; the table gives the min and median of new / old.
 Writes `benchmarks/ratios-<device>.json` (git-ignored).
 """
@@ -141,7 +145,23 @@ def workers_pair(device: torch.device):
     return (lambda: run(1)), (lambda: run(2))
 
 
-PAIRS = {"eot4_gradient": eot_pair, "adam_fused_step": adam_pair, "step_over_gemm": step_gemm_pair, "two_workers_4_models": workers_pair}
+def autoattack_pair(device: torch.device):
+    from cibtools import adaptive
+
+    torch.manual_seed(0)
+    models = {m: cibtools.train(TrainConfig(m, epochs=1), device="cpu", progress=False).model for m in ("baseline", "vib")}
+    test = cibtools.load_dataset("mnist", "test").subset(20, seed=0)
+    sizes = dict(aa_limit=20, aa_rand_limit=10, aa_ciiv_limit=0)
+
+    def run(workers: int) -> None:
+        adaptive.autoattack({"mnist": models}, {"mnist": test}, sizes, 8 / 255, threads=1, workers=workers)
+
+    return (lambda: run(1)), (lambda: run(2))
+
+
+SLOW = ("two_workers_4_models", "autoattack_workers")  # minutes a round: --worker-rounds, no warm-up, CPU only
+PAIRS = {"eot4_gradient": eot_pair, "adam_fused_step": adam_pair, "step_over_gemm": step_gemm_pair, "two_workers_4_models": workers_pair,
+         "autoattack_workers": autoattack_pair}
 
 
 def main() -> None:
@@ -149,7 +169,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--rounds", type=int, default=30, help="interleaved A/B rounds per pair")
     parser.add_argument("--pairs", nargs="+", choices=sorted(PAIRS), default=sorted(PAIRS), help="which pairs")
-    parser.add_argument("--worker-rounds", type=int, default=3, help="rounds of the (slow) workers pair")
+    parser.add_argument("--worker-rounds", type=int, default=3, help="rounds of the (slow) pairs with workers")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -157,12 +177,12 @@ def main() -> None:
     out: dict = {"device": str(device), "threads": torch.get_num_threads(), "torch": torch.__version__,
                  "machine": platform.processor() or platform.machine(), "commit": git_commit()}
     for name in args.pairs:
-        if name == "two_workers_4_models" and device.type != "cpu":
-            continue  # on a GPU one process keeps the device busy (`zoo.workers_for`)
+        if name in SLOW and device.type != "cpu":
+            continue  # on a GPU one process keeps the device busy (`workers.count`)
         old, new = PAIRS[name](device)
-        if name != "two_workers_4_models":
+        if name not in SLOW:
             old(), new()  # warm-up
-        out[name] = interleaved(old, new, args.worker_rounds if name == "two_workers_4_models" else args.rounds, device)
+        out[name] = interleaved(old, new, args.worker_rounds if name in SLOW else args.rounds, device)
     flat = {k: v for k, v in out.items() if not isinstance(v, dict)}  # one level, as benchmarks/measured/ keeps them
     flat |= {f"{name}_{k}": v for name, d in out.items() if isinstance(d, dict) for k, v in d.items()}
     path = Path(__file__).parent / f"ratios-{device.type}.json"

@@ -38,7 +38,7 @@ ignores locks cannot cut or double a row:
     results/paper_settings/shards/<shard>.csv          every row of one finished shard
     results/paper_settings/strong/<shard>--<tag>.csv   the rows of one `strong` call (tag: from their keys)
     results/paper_settings/scales/<shard>.csv          the noise scales of one VIB-type shard
-`read_rows`, `read_strong`, `read_scales` (and `status`, notebook 11, `verdict`) read these files and refuse,
+`read_rows`, `read_strong`, `read_scales` (and `status`, `verdict_rows`, notebook 11) read these files and refuse,
 naming the file and line, an empty or cut file, a row with missing fields, a row naming another shard than
 its file, and a row present twice. The shared `table1.csv`, `strong.csv` and `scales.csv` of before are
 gone (their rows were moved without changing a character; `tests/data/paper_settings_before/` keeps the
@@ -51,6 +51,8 @@ refused until `import-rows` has moved its rows (idempotent; a shard present with
     python -m cibtools.paper_settings run vib-ours-mnist-s1   # one shard (names from `status`)
     python -m cibtools.paper_settings strong vib-authors-mnist-s0  # stronger attacks on a robust-looking one
     python -m cibtools.paper_settings strong vib-ours-mnist-s0 --eps-255 16 --kinds autoattack  # one, elsewhere
+    # a new machine lost the checkpoint: train it again (checked against its rows), then the authors' PGD on it
+    python -m cibtools.paper_settings strong vib-authors-mnist-s0 --eps-255 16 --kinds authors_pgd --retrain-missing
     python -m cibtools.paper_settings scales             # the noise scale each finished VIB-type model learned
     python -m cibtools.paper_settings view table1 > t.csv  # all shards' rows as one table (or strong, scales)
     python -m cibtools.paper_settings import-rows old/table1.csv --strong old/strong.csv --scales old/scales.csv
@@ -83,6 +85,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -232,6 +235,25 @@ def read_rows(root: Path | str | None = None) -> pd.DataFrame:
     return rows_store.read(TABLE1, _root(root))
 
 
+def _mode_names(modes: pd.Series) -> pd.Series:
+    """Prediction modes as the rows name them: `sample (S=12)` is `sample`."""
+    return modes.str.replace(r"sample \(S=\d+\)", "sample", regex=True)
+
+
+def verdict_rows(root: Path | str | None = None) -> pd.DataFrame:
+    """The rows the verdict reads: every shard's rows, and the authors' PGD rows that `strong` added to shards
+    finished before it existed (protocol `authors_pgd`, as a shard of part 4 writes them), so that the factor
+    table and the closest combinations count them too."""
+    rows = read_rows(root)
+    strong = read_strong(root)
+    theirs = strong[strong["kind"] == "authors_pgd"]
+    if not len(theirs):
+        return rows
+    part = {s.name: s.part for s in all_shards()}
+    theirs = theirs.assign(part=theirs["shard"].map(part), protocol="authors_pgd", eot=1, mode=_mode_names(theirs["mode"]))
+    return pd.concat([rows, theirs.reindex(columns=rows.columns)], ignore_index=True)
+
+
 def done_shards(root: Path | str | None = None) -> set[str]:
     """The shards whose rows file is there (and every rows file passes its checks)."""
     return set(read_rows(root)["shard"])
@@ -365,7 +387,7 @@ def _train_and_evaluate(shard: Shard, cfg: TrainConfig, root: Path, device: torc
         train_seconds=round(result.train_seconds, 1), device=str(device), device_name=_device_name(device),
         threads=torch.get_num_threads(), torch=str(torch.__version__), commit=git_commit(),
         finished=time.strftime("%Y-%m-%d %H:%M:%S"),
-        mode=rows["mode"].str.replace(r"sample \(S=\d+\)", "sample", regex=True),
+        mode=_mode_names(rows["mode"]),
     )
     # the main rows first: a side table's failure never loses them
     path = rows_store.write_once(TABLE1, root, shard.name, rows_store.frame_text(TABLE1, rows))
@@ -484,7 +506,8 @@ def run_strong(shard: Shard, rows_dir: Path | str | None = None, device: torch.d
     strong rows lack for it at that budget on as many images, written as one new file; None if all are there.
     AutoAttack runs on the first `aa_images` images of the same fixed test subset (0 leaves it out; a larger
     number adds a row with the larger `n`), the others on all of it. `kinds` naming `authors_pgd` adds the
-    authors' PGD as their code computes it, on the prediction their code reports (`evaluate.authors_pgd_rows`).
+    authors' PGD as their code computes it, on the prediction their code reports (`evaluate.authors_pgd_rows`),
+    to a shard whose own rows lack it (those finished before it existed).
     With `retrain_missing`, a checkpoint the cache lost is trained again first (`retrain`)."""
     root = Path(rows_dir) if rows_dir is not None else default_dir()
     _check_writable(root / STRONG.folder, "give a writable rows folder.")
@@ -501,8 +524,11 @@ def run_strong(shard: Shard, rows_dir: Path | str | None = None, device: torch.d
             continue
         if len(data) and (spec.label, round(spec.eps * 255, 2), len(data)) not in have:
             plan.setdefault(len(data), (data, []))[1].append(spec)
-    theirs = (kinds is not None and "authors_pgd" in kinds
-              and (authors_pgd(eps_255 / 255).label, round(eps_255, 2), len(test)) not in have)
+    mine = read_rows(root)
+    mine = mine[(mine["shard"] == shard.name) & (mine["kind"] == "authors_pgd")]
+    theirs = (kinds is not None and "authors_pgd" in kinds  # a shard of part 4 measured it itself
+              and (authors_pgd(eps_255 / 255).label, round(eps_255, 2), len(test)) not in have
+              and not np.isclose(mine["eps_255"].astype(float), eps_255).any())
     if not plan and not theirs:
         return None
     if retrain_missing:
@@ -515,6 +541,7 @@ def run_strong(shard: Shard, rows_dir: Path | str | None = None, device: torch.d
         frames.append(authors_pgd_rows(model, test, [eps_255 / 255], method=shard.method))
     rows = pd.concat(frames, ignore_index=True)
     rows = rows.assign(shard=shard.name, variant=shard.variant, seed=shard.seed, epochs=cfg.epochs,
+                       mode=_mode_names(rows["mode"]),
                        device=str(device), device_name=_device_name(device), threads=torch.get_num_threads(),
                        commit=git_commit(), finished=time.strftime("%Y-%m-%d %H:%M:%S"))
     have = _strong_keys(root, shard)  # another call may have written some of them meanwhile

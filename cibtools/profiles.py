@@ -70,10 +70,10 @@ _PROFILES = {
     "smoke": Profile("smoke", epochs=1, at_pgd_epochs=1, ciiv_epochs=1, seeds=(0,), train_limit=1000, test_limit=200,
                      attack_limit=100, ablation_alphas=(0.0, 0.05), ablation_betas=(0.0, 0.05),
                      alpha_sweep=(1e-3, 1e-1), eot_samples=(1, 2), pgd_steps=(5, 10), eps_step_255=48),
-    # quick: every notebook in under 15 min on an idle 2-core CPU (issue 22). One-thread costs per 60k-image epoch
-    # in the idle quick run at a35ef5f (`results/04_training.csv`): MLP 6-11 s, VIB 13-16, CausalIB 15, CiiV 86-87,
-    # AT (PGD-20) 147-152. Hence 4 epochs, CiiV 3 and AT (PGD-20) 2 (at a35ef5f: 4 and 3, and 04 took 17.8 min),
-    # and Table 1 on the first 5000 test images.
+    # quick: aimed at every notebook in under 15 min on an idle 2-core CPU (issue 22). One-thread costs per 60k-image
+    # epoch in the idle quick run at a35ef5f: MLP 6-11 s, VIB 13-16, CausalIB 15, CiiV 86-87, AT (PGD-20) 147-152.
+    # Hence 4 epochs, CiiV 3 and AT (PGD-20) 2 (at a35ef5f: 4 and 3, and 04 took 17.8 min; at 3e4d923 15.6 min, on
+    # a machine running 15-20% slower), and Table 1 on the first 5000 test images.
     "quick": Profile("quick", epochs=4, at_pgd_epochs=2, ciiv_epochs=3, seeds=(0,), train_limit=None,
                      test_limit=5000, attack_limit=1000, alpha_sweep=(1e-3, 1e-2, 1e-1, 1.0)),
     "paper": Profile("paper", epochs=50, at_pgd_epochs=50, ciiv_epochs=50, seeds=(0, 1, 2), train_limit=None, test_limit=None,

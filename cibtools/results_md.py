@@ -119,9 +119,10 @@ def strong_section(strong: pd.DataFrame) -> list[str]:
     s["model"] = [f"{_label(m, v)}, {DATASETS.get(d, d)}, seed {sd}"
                   for m, v, d, sd in zip(s["method"], s["variant"], s["dataset"], s["seed"])]
     s["eps"] = ["1 (unbounded)" if e >= 255 else f"{e:g}/255" for e in s["eps_255"]]
-    table = s.sort_values(["model", "eps_255", "n"], kind="stable")[["model", "eps", "attack", "accuracy", "n"]]
+    table = s.sort_values(["model", "eps_255", "n"], kind="stable")[["model", "eps", "attack", "mode", "accuracy", "n"]]
     return ["## Stronger attacks on the 50-epoch models (`paper_settings strong`)",
-            "`mean` prediction; AutoAttack is `standard` (APGD-CE, APGD-T, FAB-T, Square) on the first `n` test "
+            "`mean` prediction, except the authors' PGD, which attacks the prediction their code reports (`sample`: "
+            "one random pass); AutoAttack is `standard` (APGD-CE, APGD-T, FAB-T, Square) on the first `n` test "
             "images. Accuracy in %.",
             markdown_table(table)]
 

@@ -193,7 +193,7 @@ def strong_lines(strong: pd.DataFrame | None, shard: str, best: pd.Series, eps_2
     FGSM and PGD."""
     if strong is None or not len(strong):
         return []
-    rows = strong[(strong["shard"] == shard) & (strong["kind"] != "clean")
+    rows = strong[(strong["shard"] == shard) & ~strong["kind"].isin(["clean", "authors_pgd"])  # theirs: factor table
                   & ((strong["eps_255"] == eps_255) | (strong["eps_255"] >= 255))]
     if rows.empty:
         return []

@@ -37,8 +37,8 @@ def get_model(method: str, dataset: str, profile: str, seed: int = 0, device: to
     return train_or_load(cfg, device=device, progress=progress)
 
 
-# What one epoch costs relative to a Baseline epoch (the idle quick run at a35ef5f, `results/04_training.csv`: AT
-# (PGD-20) 14-23x, CiiV 8-14x, the others 1-3x): the longest jobs go first, so that two workers finish together.
+# What one epoch costs relative to a Baseline epoch (the idle quick run at 3e4d923, `results/04_training.csv`: AT
+# (PGD-20) 16-26x, CiiV 8-14x, the others 1-3x): the longest jobs go first, so that two workers finish together.
 _COST = {"at_pgd": 18.0, "ciiv": 10.0, "causalib": 1.6, "vib": 1.5, "at_fgsm": 1.7}
 
 

@@ -160,7 +160,9 @@ def test_a_lost_checkpoint_is_retrained_checked_against_its_rows_then_attacked_w
     shard, cache, rows_dir = ps.shards_named(["baseline-signed-mnist-s1"])[0], tmp_path / "cache", tmp_path / "rows"
     original = ps.Shard.config
     monkeypatch.setattr(ps.Shard, "config", lambda self, epochs=1, train_limit=100: original(self, 1, 100))
-    ps.run_shard(shard, rows_dir=rows_dir, device="cpu", epochs=1, train_limit=100, test_limit=20, cache=cache)
+    with monkeypatch.context() as before_part4:  # a shard finished before the authors' PGD existed
+        before_part4.setattr(ps, "authors_pgd_rows", lambda *args, **kwargs: pd.DataFrame())
+        ps.run_shard(shard, rows_dir=rows_dir, device="cpu", epochs=1, train_limit=100, test_limit=20, cache=cache)
     path = ps.checkpoint_path(shard.config(), cache)
     first = path.read_bytes()
     path.unlink()  # a new machine: the rows are committed, the model is gone
@@ -174,6 +176,10 @@ def test_a_lost_checkpoint_is_retrained_checked_against_its_rows_then_attacked_w
     assert list(rows["attack"]) == ["authors' PGD-40 (softmax-CE)"] and rows["eps_255"].item() == 16
     assert rows["mode"].item() == "deterministic" and rows["n"].item() == 20
     assert ps.run_strong(shard, rows_dir, "cpu", test_limit=20, cache=cache, eps_255=16, kinds=("authors_pgd",)) is None
+    verdict = ps.verdict_rows(rows_dir)  # the verdict counts it as a row of the shard, under its own protocol
+    theirs = verdict[verdict["protocol"] == "authors_pgd"]
+    assert len(theirs) == 1 and theirs["part"].item() == "4" and theirs["accuracy"].item() == rows["accuracy"].item()
+    assert len(verdict) == len(ps.read_rows(rows_dir)) + 1
     path.unlink()  # retrained differently (another seed): refused, and kept aside, never used for rows
     train = ps.train
     monkeypatch.setattr(ps, "train", lambda cfg, **kw: train(dataclasses.replace(cfg, seed=cfg.seed + 7), **kw))
