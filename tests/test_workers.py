@@ -1,5 +1,6 @@
-"""Independent models trained by two one-thread processes at once (`zoo.get_models`): every model lands in the
-cache once, is marked as trained here, and loads from the cache the next time; bad worker counts are refused."""
+"""Independent jobs run by one-thread processes (`cibtools.workers`): results come back in order and a job's error
+is raised; models trained that way (`zoo.get_models`) land in the cache once, are marked as trained here, and load
+from the cache the next time; bad worker counts are refused."""
 import operator
 
 import pytest
