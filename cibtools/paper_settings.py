@@ -340,17 +340,19 @@ def run_shard(shard: Shard, rows_dir: Path | str | None = None, device: torch.de
     if test_limit is not None and (isinstance(test_limit, bool) or not isinstance(test_limit, int) or test_limit < 1):
         raise ValueError(f"test_limit must be an integer >= 1 (or None for all 10,000 images), got {test_limit!r}.")
     state = _state_path(shard, cfg, cache)
-    for folder in (state.parent, checkpoint_path(cfg, cache).parent):
-        _check_writable(folder, "set CIB_CACHE_DIR to a writable folder before training, so that the trained model "
-                                "is kept.")
-    _check_state(state)
     with _shard_lock(shard, state):
         return _train_and_evaluate(shard, cfg, root, device, state, epochs, test_limit, cache, progress)
 
 
 def _state_path(shard: Shard, cfg: TrainConfig, cache: Path) -> Path:
-    """Where training a shard's model keeps its resume state (epoch by epoch)."""
-    return cache / "paper_settings" / f"{shard.name}-{cfg.key()}.state.pt"
+    """Where training a shard's model keeps its resume state (epoch by epoch), checked before any training: its
+    folder and the checkpoint's can be written, and a resume state already there can be read."""
+    state = cache / "paper_settings" / f"{shard.name}-{cfg.key()}.state.pt"
+    for folder in (state.parent, checkpoint_path(cfg, cache).parent):
+        _check_writable(folder, "set CIB_CACHE_DIR to a writable folder before training, so that the trained model "
+                                "is kept.")
+    _check_state(state)
+    return state
 
 
 @contextlib.contextmanager
@@ -446,9 +448,6 @@ def retrain(shard: Shard | str, rows_dir: Path | str | None = None, device: torc
         return path
     device = check_device(device)
     state = _state_path(shard, cfg, cache)
-    for folder in (state.parent, path.parent):
-        _check_writable(folder, "set CIB_CACHE_DIR to a writable folder, so that the retrained model is kept.")
-    _check_state(state)
     with _shard_lock(shard, state):
         result = train(cfg, device=device, progress=progress, state_path=state)
         save_checkpoint(result, path)
