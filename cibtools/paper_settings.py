@@ -425,23 +425,44 @@ def finished_model(shard: Shard | str, device: torch.device | str | None = None,
 RETRAIN_TOLERANCE = 0.005  # accuracy points: less than one of the 10,000 test images
 
 
+def _recorded_clean(shard: Shard, root: Path, cfg: TrainConfig) -> pd.Series:
+    """The shard's clean row (sound protocol, mean or deterministic prediction, at the config's epochs)."""
+    mine = read_rows(root)
+    mine = mine[mine["shard"] == shard.name]
+    recorded = mine[(mine["attack"] == "clean") & (mine["protocol"] == "sound") & (mine["epochs"] == cfg.epochs)
+                    & mine["mode"].isin(["mean", "deterministic"])]
+    if len(recorded) != 1:
+        raise ValueError(f"{shard.name} has {len(recorded)} clean rows at {cfg.epochs} epochs in {root} (1 expected): "
+                         f"run the shard (`run {shard.name}`), not a retrain.")
+    return recorded.iloc[0]
+
+
+def _differs(shard: Shard, model, recorded: pd.Series, device: torch.device) -> str | None:
+    """None if `model` gives the clean accuracy its shard's rows recorded (mean prediction, the rows' test images) to
+    within one image; otherwise what differs."""
+    torch.manual_seed(1000 + shard.seed)
+    test = load_dataset(shard.dataset, "test", device=device, limit=int(recorded["n"]))
+    with model.prediction("mean"), eval_mode(model):
+        clean = robust_accuracy(model, test, [AttackSpec("clean")])["accuracy"].item()
+    if abs(clean - float(recorded["accuracy"])) <= RETRAIN_TOLERANCE:
+        return None
+    return f"clean {clean:.2f}% against {float(recorded['accuracy']):.2f}% recorded, commit {recorded['commit']}"
+
+
 def retrain(shard: Shard | str, rows_dir: Path | str | None = None, device: torch.device | str | None = None,
             cache: Path | None = None, progress: bool = False) -> Path:
     """The checkpoint of a finished shard, trained again if the checkpoint cache lost it (a new machine): same
     config, same seed, resumable and locked as `run` is. The retrained model must give the clean accuracy that
     the shard's rows recorded (mean prediction, on the same test images) to within one image; otherwise its checkpoint
     is moved aside to `*.differs.pt` and a ValueError says so, because rows added with it would describe
-    another model. A checkpoint already there is returned untouched."""
+    another model. That happens when training changed since the rows' commit (e.g. fused Adam on the CPU since
+    656b104): then train it with that commit's code (a `git worktree` of it, with `CIB_CACHE_DIR` set to this
+    cache), and `strong` checks the checkpoint it left in the same way. A checkpoint already there is returned
+    untouched (`run_strong` checks it)."""
     shard = shards_named([shard])[0] if isinstance(shard, str) else shard
     root = Path(rows_dir) if rows_dir is not None else default_dir()
-    mine = read_rows(root)
-    mine = mine[mine["shard"] == shard.name]
     cfg = shard.config()
-    recorded = mine[(mine["attack"] == "clean") & (mine["protocol"] == "sound") & (mine["epochs"] == cfg.epochs)
-                    & mine["mode"].isin(["mean", "deterministic"])]
-    if len(recorded) != 1:
-        raise ValueError(f"{shard.name} has {len(recorded)} clean rows at {cfg.epochs} epochs in {root} (1 expected): "
-                         f"run the shard (`run {shard.name}`), not a retrain.")
+    recorded = _recorded_clean(shard, root, cfg)
     cache = Path(cache) if cache is not None else paths.cache_dir()
     path = checkpoint_path(cfg, cache)
     if path.exists():
@@ -452,17 +473,14 @@ def retrain(shard: Shard | str, rows_dir: Path | str | None = None, device: torc
         result = train(cfg, device=device, progress=progress, state_path=state)
         save_checkpoint(result, path)
         state.unlink(missing_ok=True)
-    torch.manual_seed(1000 + shard.seed)
-    test = load_dataset(shard.dataset, "test", device=device, limit=int(recorded["n"].item()))  # the rows' images
-    with result.model.prediction("mean"), eval_mode(result.model):
-        clean = robust_accuracy(result.model, test, [AttackSpec("clean")])["accuracy"].item()
-    want = recorded["accuracy"].item()
-    if abs(clean - want) > RETRAIN_TOLERANCE:
+    differs = _differs(shard, result.model, recorded, device)
+    if differs:
         aside = path.with_suffix(".differs.pt")
         path.rename(aside)
-        raise ValueError(f"{shard.name}: the retrained model is not the one of its rows (clean {clean:.2f}% against "
-                         f"{want:.2f}% recorded, commit {recorded['commit'].item()}); it is kept aside as {aside}.")
-    print(f"{shard.name}: retrained in {result.train_seconds:.0f} s; clean {clean:.2f}%, as its rows record", flush=True)
+        raise ValueError(f"{shard.name}: the retrained model is not the one of its rows ({differs}); it is kept aside "
+                         f"as {aside}. Train it with the code of commit {recorded['commit']} (see `retrain`).")
+    print(f"{shard.name}: retrained in {result.train_seconds:.0f} s; clean {float(recorded['accuracy']):.2f}%, "
+          f"as its rows record", flush=True)
     return path
 
 
@@ -533,6 +551,11 @@ def run_strong(shard: Shard, rows_dir: Path | str | None = None, device: torch.d
     if retrain_missing:
         retrain(shard, root, device, cache)
     model, cfg, device = finished_model(shard, device, cache)
+    differs = _differs(shard, model, _recorded_clean(shard, root, cfg), device)
+    if differs:  # e.g. a model of the same config trained by a notebook, or at another commit
+        raise ValueError(f"{checkpoint_path(cfg, cache)} is not the model of {shard.name}'s rows ({differs}): rows added "
+                         f"with it would describe another model. Move it aside, then `strong --retrain-missing` trains "
+                         f"the shard's model again (see `retrain`).")
     with model.prediction("mean"):
         frames = [robust_accuracy(model, data, specs, method=shard.method, protocol="strong")
                   for data, specs in plan.values()]

@@ -10,7 +10,7 @@ from torch import nn
 
 import cibtools as cb
 from cibtools import attacks, paper_settings as ps
-from cibtools.cache import load_checkpoint
+from cibtools.cache import load_checkpoint, save_checkpoint
 from cibtools.config import TrainConfig
 from cibtools.evaluate import AttackSpec, authors_pgd, robust_accuracy
 from cibtools.models import SignedInput, build_model
@@ -186,6 +186,13 @@ def test_a_lost_checkpoint_is_retrained_checked_against_its_rows_then_attacked_w
     with pytest.raises(ValueError, match="not the one of its rows"):
         ps.retrain(shard, rows_dir, "cpu", cache)
     assert not path.exists() and path.with_suffix(".differs.pt").exists()
+    other = load_checkpoint(tmp_path / "first.pt", shard.config())  # another model of the same config in the cache
+    with torch.no_grad():
+        first_linear(other.model).weight.mul_(-1.0)
+    save_checkpoint(other, path)
+    with pytest.raises(ValueError, match="is not the model of baseline-signed-mnist-s1's rows.*Move it aside"):
+        ps.run_strong(shard, rows_dir, "cpu", test_limit=20, cache=cache, eps_255=8, kinds=("authors_pgd",))
+    assert len(ps.read_strong(rows_dir)) == 1
     with pytest.raises(ValueError, match="0 clean rows"):
         ps.retrain(ps.shards_named(["baseline-signed-mnist-s2"])[0], rows_dir, "cpu", cache)
 
