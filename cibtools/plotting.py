@@ -122,14 +122,16 @@ def _autoattack_points(strong):
     return aa.sort_values("n", kind="stable").drop_duplicates(["shard", "eps_255"], keep="last")
 
 
-def _value_labels(ax, xs, ys, colors, gap: float = 4.5) -> None:
-    """Each point's value to its right, moved up where labels at the same x would overlap."""
+def _value_labels(ax, xs, ys, colors, gap: float = 5.5) -> None:
+    """Each point's value to its left (the lines to larger budgets leave to the right), moved up where labels at
+    the same x would overlap."""
     points = sorted(zip(xs, ys, colors), key=lambda p: (p[0], p[1]))
     last = {}
     for x, y, c in points:
         at = max(y, last.get(x, -1e9) + gap)
         last[x] = at
-        ax.annotate(f"{y:.1f}", (x, y), xytext=(x + 1.5, at), textcoords="data", fontsize=7, va="center", color=c)
+        ax.annotate(f"{y:.1f}", (x, y), xytext=(x - 1.5, at), textcoords="data", fontsize=7, va="center", ha="right",
+                    color=c)
 
 
 def paper_settings_figure(table, strong=None, eps_255=(8, 16, 50)):
