@@ -28,6 +28,7 @@ PAPER_EPS = ByDataset({"mnist": 50 / 255, "fashion_mnist": 50 / 255, "cifar10": 
 # before its linear classifier (models.authors_mlp_encoder).
 ARCHS = ("mlp", "alexnet", "authors_mlp")
 FIRST_LAYER_INITS = ("signed",)
+INPUT_MAPS = ("doubled", "shifted")  # the halves of the [-1, 1] rescaling (`models.INPUT_MAPS`), baseline only
 # `alemi` (ours), `authors`, and the ablations of the authors' bottleneck that each drop one of its parts
 # (`models.AUTHORS_BOTTLENECKS` builds them).
 BOTTLENECKS = ("alemi", "authors", "authors_unit_input", "authors_linear_heads", "authors_softplus_sigma")
@@ -41,11 +42,12 @@ _METHOD_FIELDS = {
     "ciiv_norm": ("ciiv",),
     "at_eps": ("at_fgsm", "at_pgd"), "at_steps": ("at_pgd",),
     "double_softmax": ("baseline",), "first_layer_init": ("baseline",), "first_bias_lr_scale": ("baseline",),
+    "input_map": ("baseline",),
 }
 # Fields added after checkpoints were first cached: left out of `as_dict` (and so of the cache key) while
 # they hold these defaults, so that every model trained before they existed keeps its key and checkpoint.
 _LATER_FIELDS = {"signed_input": False, "double_softmax": False, "first_layer_init": None,
-                 "first_bias_lr_scale": None}
+                 "first_bias_lr_scale": None, "input_map": None}
 
 
 def check_method(method: str) -> str:
@@ -77,7 +79,8 @@ class TrainConfig:
     trains with cross-entropy applied to the softmax probabilities (as the authors' MLP does),
     `first_layer_init="signed"` starts a [0, 1]-input model's first layer as the function of the same
     seed's [-1, 1] model (W' = 2W, b' = b - W 1), and `first_bias_lr_scale` multiplies the first layer's
-    bias learning rate.
+    bias learning rate, and `input_map` applies one half of the [-1, 1] rescaling first: `doubled` (x * 2) or
+    `shifted` (x - 1).
     Every field is validated when the config is made (`ValueError` naming the field and what is valid).
     """
 
@@ -121,6 +124,7 @@ class TrainConfig:
     double_softmax: bool | None = False
     first_layer_init: str | None = None
     first_bias_lr_scale: float | None = None
+    input_map: str | None = None
 
     def __post_init__(self) -> None:
         self._validate()
@@ -170,6 +174,15 @@ class TrainConfig:
                 raise ValueError(f"{name} must be True or False, got {value!r}.")
         if self.first_layer_init is not None:
             _choice("first_layer_init", self.first_layer_init, FIRST_LAYER_INITS)
+        for name in ("double_softmax", "first_layer_init", "first_bias_lr_scale", "input_map"):  # no default to drop
+            if getattr(self, name) not in (None, False) and check_method(self.method) not in _METHOD_FIELDS[name]:
+                raise ValueError(f"{name}={getattr(self, name)!r} is a baseline option (a test of the input scaling): "
+                                 f"method {self.method!r} does not use it.")
+        if self.input_map is not None:
+            _choice("input_map", self.input_map, INPUT_MAPS)
+            if self.signed_input or self.first_layer_init is not None:
+                raise ValueError(f"input_map={self.input_map!r} is a model with one half of the [-1, 1] rescaling: "
+                                 f"it needs signed_input=False and first_layer_init=None.")
         if self.first_bias_lr_scale is not None:
             _number("first_bias_lr_scale", self.first_bias_lr_scale, low=0.0, low_open=True)
         if self.signed_input and self.bottleneck not in (None, "alemi") and self.method in VIB_METHODS:

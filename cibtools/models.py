@@ -117,11 +117,33 @@ class AuthorsBottleneck(GaussianBottleneck):
         return F.log_softmax(logits.mean(0), dim=-1)
 
 
-class SignedInput(nn.Module):
-    """Rescales images from [0, 1] to [-1, 1] (x * 2 - 1), as the authors' encoder does first."""
+# Affine maps of the [0, 1] image, (scale, shift), applied as a model's first operation: `signed` is the authors'
+# x * 2 - 1, into [-1, 1]; `doubled` (x * 2, into [0, 2]) and `shifted` (x - 1, into [-1, 0]) each keep one half of it.
+INPUT_MAPS = {"signed": (2.0, -1.0), "doubled": (2.0, 0.0), "shifted": (1.0, -1.0)}
+
+
+class InputMap(nn.Module):
+    """x * scale + shift for one of `INPUT_MAPS` (no parameters: the attack still perturbs the [0, 1] image)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        if name not in INPUT_MAPS:
+            raise ValueError(f"Unknown input map {name!r}. Valid: {', '.join(INPUT_MAPS)}.")
+        self.name = name
+        self.scale, self.shift = INPUT_MAPS[name]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * 2.0 - 1.0
+        return x * self.scale + self.shift
+
+    def extra_repr(self) -> str:
+        return f"{self.name}: x * {self.scale:g} + {self.shift:g}"
+
+
+class SignedInput(InputMap):
+    """Rescales images from [0, 1] to [-1, 1] (x * 2 - 1), as the authors' encoder does first."""
+
+    def __init__(self) -> None:
+        super().__init__("signed")
 
 
 class LinearHead(nn.Module):
@@ -316,12 +338,14 @@ def build_model(
     predict_samples: int = 12,
     authors: AuthorsParts = AuthorsParts(),
     signed_input: bool = False,
+    input_map: str | None = None,
 ) -> Classifier:
     """A `Classifier` for `arch` in {mlp, alexnet} with a `linear`, `vib` (Alemi et al.) or `authors`
     head (the bottleneck of the public code that appears to be the authors', whose encoder first
     rescales inputs to [-1, 1]; `authors` says which of its parts to use, see `AUTHORS_BOTTLENECKS`).
     `authors_mlp` is the authors' baseline trunk (784-1024-1024-256). `signed_input=True` makes any
-    model rescale its inputs to [-1, 1] first (the `authors` head takes it from `authors`)."""
+    model rescale its inputs to [-1, 1] first (the `authors` head takes it from `authors`); `input_map` names
+    another of `INPUT_MAPS` to apply first instead."""
     builders: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...], int]] = {
         "mlp": (lambda: mlp_encoder(784, 1024), (1, 28, 28), 1024),
         "alexnet": (lambda: alexnet32_encoder(1024), (3, 32, 32), 1024),
@@ -342,8 +366,13 @@ def build_model(
     encoder = make_encoder()
     if head == "authors" and signed_input:
         raise ValueError("The authors' bottleneck sets its own input scaling: pass `authors`, not signed_input.")
+    if input_map is not None and (signed_input or head == "authors"):
+        raise ValueError(f"input_map={input_map!r} with signed_input=True or the authors' bottleneck: a model has one "
+                         f"input map.")
     if (head == "authors" and authors.signed_input) or signed_input:
         encoder = nn.Sequential(SignedInput(), *encoder)
+    elif input_map is not None:
+        encoder = nn.Sequential(InputMap(input_map), *encoder)
     return Classifier(encoder, head_module, shape, input_sampler, predict_mode, predict_samples)
 
 

@@ -117,7 +117,8 @@ ABLATIONS = {
 VARIANTS |= ABLATIONS
 # Part 4: input scaling on our models, and the mechanism tests on the plain baseline (`dark_bias_lr` is
 # filled in per dataset by `Shard.config`).
-VARIANTS |= {"signed": dict(signed_input=True), "signed_init": dict(first_layer_init="signed"), "dark_bias_lr": {}}
+VARIANTS |= {"signed": dict(signed_input=True), "signed_init": dict(first_layer_init="signed"), "dark_bias_lr": {},
+             "doubled": dict(input_map="doubled"), "shifted": dict(input_map="shifted")}
 AUTHORS_BASELINE = dict(arch="authors_mlp", signed_input=True, double_softmax=True)  # their MLP.py
 AUTHORS_CAUSAL = dict(causal_variant="authors", causal_norm="smooth_l1", beta=0.2)  # their w_reg = 0.2
 CSV_COLUMNS = ["shard", "part", "method", "variant", "dataset", "seed", "epochs", "mode", "protocol", "attack",
@@ -169,7 +170,8 @@ def all_shards() -> list[Shard]:
 
 def part4_shards() -> list[Shard]:
     """Part 4 in the order `run` takes it: the cheap, decisive baselines first (the authors' baseline,
-    ours with [-1, 1] inputs, the two mechanism tests), then VIB and CausalIB with [-1, 1] inputs."""
+    ours with [-1, 1] inputs, the two mechanism tests), then VIB and CausalIB with [-1, 1] inputs, then the two
+    halves of the rescaling (x * 2 alone, x - 1 alone; added later, so last)."""
     first = [Shard("baseline", "authors", "mnist", 0, "4"), Shard("baseline", "signed", "mnist", 0, "4"),
              Shard("baseline", "signed_init", "mnist", 0, "4"), Shard("baseline", "dark_bias_lr", "mnist", 0, "4"),
              Shard("baseline", "authors", "fashion_mnist", 0, "4"), Shard("baseline", "signed", "fashion_mnist", 0, "4")]
@@ -178,6 +180,7 @@ def part4_shards() -> list[Shard]:
     rest += [Shard("baseline", "signed", "mnist", s, "4") for s in (1, 2)]
     rest += [Shard(m, "signed", "fashion_mnist", 0, "4") for m in ("vib", "causalib")]
     rest += [Shard(m, "signed", "mnist", s, "4") for s in (1, 2) for m in ("vib", "causalib")]
+    rest += [Shard("baseline", v, "mnist", 0, "4") for v in ("doubled", "shifted")]  # which half of x * 2 - 1
     return first + rest
 
 
@@ -433,7 +436,7 @@ def _recorded_clean(shard: Shard, root: Path, cfg: TrainConfig) -> pd.Series:
                     & mine["mode"].isin(["mean", "deterministic"])]
     if len(recorded) != 1:
         raise ValueError(f"{shard.name} has {len(recorded)} clean rows at {cfg.epochs} epochs in {root} (1 expected): "
-                         f"run the shard (`run {shard.name}`), not a retrain.")
+                         f"run the shard first (`run {shard.name}`).")
     return recorded.iloc[0]
 
 

@@ -20,6 +20,7 @@ VARIANT_WORDS = {
     "ours": "ours", "authors": "the authors' model", "alemi": "ours, Alemi's optimiser",
     "signed": "ours, inputs in [-1, 1]", "signed_init": "ours, [0, 1] inputs, first layer started as the [-1, 1] one",
     "dark_bias_lr": "ours, first-layer bias lr x (1 + always-dark pixels)",
+    "doubled": "ours, inputs x * 2 (in [0, 2])", "shifted": "ours, inputs x - 1 (in [-1, 0])",
     "authors_unit_input": "the authors' model, inputs in [0, 1]",
     "authors_linear_heads": "the authors' model, one Linear per head",
     "authors_softplus_sigma": "the authors' model, softplus std", "authors_1draw": "the authors' model, 1 draw",
@@ -130,6 +131,9 @@ MECHANISM_TESTS = {
     "dark_bias_lr": "Is it how fast the first-layer bias learns? A [0, 1]-input model whose first-layer bias steps are "
                     "(1 + always-dark pixels) x larger, as the always-dark pixels' weights make the [-1, 1] model's "
                     "effective bias move",
+    "doubled": "Is it the doubling? A model whose inputs are x * 2 (in [0, 2]): the [-1, 1] rescaling without its shift",
+    "shifted": "Is it the shift? A model whose inputs are x - 1 (in [-1, 0]): the [-1, 1] rescaling without its "
+               "doubling",
 }
 
 

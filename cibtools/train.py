@@ -53,7 +53,7 @@ def model_for(cfg: TrainConfig) -> Classifier:
         sampler, mode, n_pred = RetinotopicMask(cfg.ciiv_aug_weight, cfg.ciiv_inner), "sample", cfg.ciiv_loops
     model = build_model(cfg.arch, head, k=cfg.k or 256, input_sampler=sampler, predict_mode=mode,
                         predict_samples=n_pred, authors=AUTHORS_BOTTLENECKS.get(cfg.bottleneck, AuthorsParts()),
-                        signed_input=cfg.signed_input)
+                        signed_input=cfg.signed_input, input_map=cfg.input_map)
     if cfg.first_layer_init == "signed":
         start_as_signed(first_linear(model))
     return model

@@ -146,8 +146,7 @@ def test_there_are_18_part1_and_5_part2_shards():
 def test_strong_attacks_on_a_finished_shard(tmp_path):
     cache = tmp_path / "cache"
     shard = PS.Shard("vib", "ours", "mnist", 1, "1")
-    cfg = shard.config(epochs=1, train_limit=100)
-    cb.train_or_load(cfg, device="cpu", cache=cache, progress=False)
+    PS.run_shard(shard, rows_dir=tmp_path, device="cpu", epochs=1, train_limit=100, test_limit=20, cache=cache)
     original = PS.Shard.config
     try:
         PS.Shard.config = lambda self, epochs=1, train_limit=100: original(self, 1, 100)

@@ -13,7 +13,7 @@ from cibtools import attacks, paper_settings as ps
 from cibtools.cache import load_checkpoint, save_checkpoint
 from cibtools.config import TrainConfig
 from cibtools.evaluate import AttackSpec, authors_pgd, robust_accuracy
-from cibtools.models import SignedInput, build_model
+from cibtools.models import InputMap, SignedInput, build_model
 from cibtools.train import first_linear, model_for, parameter_groups, training_loss
 
 
@@ -109,6 +109,31 @@ def test_signed_input_config_for_every_method_and_refused_with_the_authors_bottl
         TrainConfig("vib", bottleneck="authors", signed_input=True)
     with pytest.raises(ValueError, match="signed_input must be True or False"):
         TrainConfig("baseline", signed_input="yes")
+
+
+def test_the_halves_of_the_rescaling_compose_to_the_signed_model():
+    torch.manual_seed(0)
+    unit = build_model("mlp", "linear").eval()
+    x = torch.rand(5, 1, 28, 28)
+    for name, mapped in (("doubled", x * 2), ("shifted", x - 1)):
+        torch.manual_seed(0)
+        model = model_for(TrainConfig("baseline", input_map=name)).eval()
+        assert isinstance(model.encoder[0], InputMap) and model.encoder[0].name == name
+        assert not isinstance(model.encoder[0], SignedInput)
+        assert torch.allclose(model(x), unit.logits_deterministic(mapped), atol=1e-5)
+    doubled_then_shifted = InputMap("shifted")(InputMap("doubled")(x))
+    assert torch.equal(doubled_then_shifted, SignedInput()(x))
+    for bad in (dict(input_map="signed"), dict(input_map="doubled", signed_input=True),
+                dict(input_map="shifted", first_layer_init="signed")):
+        with pytest.raises(ValueError, match="input_map"):
+            TrainConfig("baseline", **bad)
+    with pytest.raises(ValueError, match="input_map='doubled' is a baseline option"):
+        TrainConfig("vib", input_map="doubled")  # never dropped in silence
+    with pytest.raises(ValueError, match="one input map"):
+        build_model("mlp", "linear", signed_input=True, input_map="doubled")
+    assert TrainConfig("baseline", input_map="doubled").key() != TrainConfig("baseline").key()
+    cfgs = [ps.shards_named([f"baseline-{v}-mnist-s0"])[0].config(epochs=1) for v in ("doubled", "shifted")]
+    assert [(c.input_map, c.signed_input) for c in cfgs] == [("doubled", False), ("shifted", False)]
 
 
 def test_later_fields_at_their_defaults_keep_the_cache_keys():
@@ -268,12 +293,15 @@ def test_eot_at_the_bottleneck_gives_the_gradient_of_k_full_passes(head):
 def test_mechanism_lines_say_what_each_test_rules_in_or_out():
     from cibtools import reproduction as R
     spec = [("baseline", v, 0, "sound", "deterministic", "pgd", "PGD-20", 16, acc)
-            for v, acc in (("ours", 20.0), ("signed", 80.0), ("signed_init", 25.0), ("dark_bias_lr", 70.0))]
+            for v, acc in (("ours", 20.0), ("signed", 80.0), ("signed_init", 25.0), ("dark_bias_lr", 70.0),
+                           ("doubled", 41.0), ("shifted", 50.0))]
     table = R.mechanism_table(_rows(spec))
-    assert list(table["variant"]) == ["ours", "signed", "signed_init", "dark_bias_lr"]
-    start, bias = R.mechanism_lines(table)
+    assert list(table["variant"]) == ["ours", "signed", "signed_init", "dark_bias_lr", "doubled", "shifted"]
+    start, bias, doubled, shifted = R.mechanism_lines(table)
     assert "8% of the gap: it is not the main mechanism" in start
     assert "83% of the gap: it carries most of the effect" in bias
+    assert doubled.startswith("Is it the doubling?") and "35% of the gap: it carries part of it" in doubled
+    assert shifted.startswith("Is it the shift?") and "50% of the gap" in shifted
     assert R.mechanism_lines(table[table["variant"] != "signed"]) == []
 
 
