@@ -90,6 +90,28 @@ def load_checkpoint(path: Path, cfg: TrainConfig, device: torch.device | str = "
     return TrainResult(model, cfg, payload["history"], payload["device"], from_cache=True)
 
 
+def read_format1(path: Path, cfg: TrainConfig) -> TrainResult:
+    """A checkpoint of format 1 (written before the digest existed) as a `TrainResult` on the CPU, if it holds the
+    model `cfg` describes. Its bytes cannot be verified, so `load_checkpoint` refuses it; only
+    `paper_settings.adopt` reads one, to check the model against its shard's rows before saving it in today's
+    format."""
+    cfg = cfg.resolved()
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any unreadable file gets the same message
+        raise CheckpointError(f"Checkpoint {path} is corrupt or unreadable ({err}).") from err
+    if not isinstance(payload, dict) or payload.get("format") != 1:
+        raise CheckpointError(f"{path} is not a checkpoint of format 1.")
+    if payload.get("config") != cfg.as_dict():
+        raise CheckpointError(f"Checkpoint {path} was trained with another config than requested.")
+    model = model_for(cfg)
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except (KeyError, RuntimeError) as err:
+        raise CheckpointError(f"Checkpoint {path} does not fit the model ({err}).") from err
+    return TrainResult(model.eval(), cfg, payload.get("history", []), payload.get("device", "cpu"))
+
+
 def train_or_load(
     cfg: TrainConfig,
     device: torch.device | str | None = None,

@@ -91,7 +91,7 @@ import torch
 
 from . import paths
 from . import rows as rows_store
-from .cache import CheckpointError, checkpoint_path, load_checkpoint, save_checkpoint
+from .cache import CheckpointError, checkpoint_path, load_checkpoint, read_format1, save_checkpoint
 from .config import TrainConfig
 from .data import always_dark_pixels, load_dataset
 from .evaluate import ATTACK_KINDS, AttackSpec, authors_pgd, authors_pgd_rows, authors_rows, mean_then_sample, robust_accuracy
@@ -459,8 +459,7 @@ def retrain(shard: Shard | str, rows_dir: Path | str | None = None, device: torc
     the shard's rows recorded (mean prediction, on the same test images) to within one image; otherwise its checkpoint
     is moved aside to `*.differs.pt` and a ValueError says so, because rows added with it would describe
     another model. That happens when training changed since the rows' commit (e.g. fused Adam on the CPU since
-    656b104): then train it with that commit's code (a `git worktree` of it, with `CIB_CACHE_DIR` set to this
-    cache), and `strong` checks the checkpoint it left in the same way. A checkpoint already there is returned
+    656b104): then train it with that commit's code and `adopt` it. A checkpoint already there is returned
     untouched (`run_strong` checks it)."""
     shard = shards_named([shard])[0] if isinstance(shard, str) else shard
     root = Path(rows_dir) if rows_dir is not None else default_dir()
@@ -481,9 +480,45 @@ def retrain(shard: Shard | str, rows_dir: Path | str | None = None, device: torc
         aside = path.with_suffix(".differs.pt")
         path.rename(aside)
         raise ValueError(f"{shard.name}: the retrained model is not the one of its rows ({differs}); it is kept aside "
-                         f"as {aside}. Train it with the code of commit {recorded['commit']} (see `retrain`).")
+                         f"as {aside}. Train it with the code of commit {recorded['commit']}, then `adopt` it.")
     print(f"{shard.name}: retrained in {result.train_seconds:.0f} s; clean {float(recorded['accuracy']):.2f}%, "
           f"as its rows record", flush=True)
+    return path
+
+
+def adopt(shard: Shard | str, rows_dir: Path | str | None = None, device: torch.device | str | None = None,
+          cache: Path | None = None) -> Path:
+    """Take into use the checkpoint of a finished shard that the code of its rows' commit trained again, where
+    `retrain` cannot give the same model because training changed since (fused Adam on the CPU since 656b104):
+    check out that commit in a `git worktree`, run the shard there into a scratch rows folder with
+    `CIB_CACHE_DIR` set to this cache, then `adopt` it here. The checkpoint must hold the shard's config and give
+    the clean accuracy its rows recorded to within one image, else it is moved aside to `*.differs.pt` and a
+    ValueError says so. One of format 1 (written before the digest existed) is saved again in today's format."""
+    shard = shards_named([shard])[0] if isinstance(shard, str) else shard
+    root = Path(rows_dir) if rows_dir is not None else default_dir()
+    cfg = shard.config()
+    recorded = _recorded_clean(shard, root, cfg)
+    path = checkpoint_path(cfg, Path(cache) if cache is not None else None)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: train {shard.name} with the code of commit {recorded['commit']} "
+                                f"first (see `adopt`).")
+    device = check_device(device)
+    try:
+        result, format1 = load_checkpoint(path, cfg, "cpu"), False
+    except CheckpointError as err:
+        try:
+            result, format1 = read_format1(path, cfg), True
+        except CheckpointError:
+            raise err from None
+    differs = _differs(shard, result.model.to(device), recorded, device)
+    if differs:
+        aside = path.with_suffix(".differs.pt")
+        path.rename(aside)
+        raise ValueError(f"{shard.name}: {path.name} is not the model of its rows ({differs}); it is kept aside as "
+                         f"{aside}.")
+    if format1:
+        save_checkpoint(result, path)
+    print(f"{shard.name}: {path.name} adopted; clean {float(recorded['accuracy']):.2f}%, as its rows record", flush=True)
     return path
 
 
@@ -679,6 +714,10 @@ def main(argv: list[str] | None = None) -> None:
     strong.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
     strong.add_argument("--aa-images", type=int, default=AA_IMAGES,
                         help=f"test images for AutoAttack (default {AA_IMAGES}; 10000: all of them; 0: none)")
+    adopt_ = sub.add_parser("adopt", help="check a finished shard's checkpoint, trained again with the code of its "
+                                          "rows' commit, against its rows, and take it into use (see `adopt`)")
+    adopt_.add_argument("shards", nargs="+", help="names of finished shards")
+    adopt_.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present)")
     scales = sub.add_parser("scales", help="the noise scale of every finished VIB-type shard whose checkpoint is "
                                            "here (rows to scales/)")
     run = sub.add_parser("run", help="run the named shards, or every missing one")
@@ -711,13 +750,13 @@ def main(argv: list[str] | None = None) -> None:
     view.add_argument("table", choices=sorted(TABLES))
     for p in (strong, scales, run):
         p.add_argument("--threads", type=_threads, help="torch threads (default: torch's own)")
-    for p in (st, strong, scales, run, sub_, imp, view):
+    for p in (st, strong, adopt_, scales, run, sub_, imp, view):
         p.add_argument("--dir", type=Path, default=None,
                        help="the rows folder, holding shards/, strong/ and scales/ (default results/paper_settings)")
     args = parser.parse_args(argv)
     try:
         _command(args)
-    except (rows_store.RowsError, ValueError, FileNotFoundError) as err:
+    except (rows_store.RowsError, ValueError, FileNotFoundError, CheckpointError) as err:
         raise SystemExit(str(err)) from None
 
 
@@ -740,6 +779,10 @@ def _command(args) -> None:
         return
     if args.command == "submit":
         _submit(args, named)
+        return
+    if args.command == "adopt":
+        for shard in named:
+            adopt(shard, args.dir, args.device)
         return
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -222,6 +222,39 @@ def test_a_lost_checkpoint_is_retrained_checked_against_its_rows_then_attacked_w
         ps.retrain(ps.shards_named(["baseline-signed-mnist-s2"])[0], rows_dir, "cpu", cache)
 
 
+def test_a_checkpoint_trained_at_the_rows_commit_is_adopted_after_the_same_check(tmp_path, monkeypatch, capsys):
+    shard, cache, rows_dir = ps.shards_named(["baseline-signed-mnist-s1"])[0], tmp_path / "cache", tmp_path / "rows"
+    original = ps.Shard.config
+    monkeypatch.setattr(ps.Shard, "config", lambda self, epochs=1, train_limit=100: original(self, 1, 100))
+    monkeypatch.setenv("CIB_CACHE_DIR", str(cache))
+    ps.run_shard(shard, rows_dir=rows_dir, device="cpu", epochs=1, train_limit=100, test_limit=20, cache=cache)
+    path = ps.checkpoint_path(shard.config(), cache)
+    trained = load_checkpoint(path, shard.config())
+
+    def as_format1(model):  # what the code of an older commit wrote: no digest
+        torch.save({"format": 1, "config": shard.config().as_dict(), "history": trained.history, "device": "cpu",
+                    "state_dict": {k: v.clone() for k, v in model.state_dict().items()}}, path)
+
+    as_format1(trained.model)
+    with pytest.raises(cb.cache.CheckpointError, match="unknown format"):
+        load_checkpoint(path, shard.config())
+    ps.main(["adopt", shard.name, "--dir", str(rows_dir), "--device", "cpu"])
+    assert "adopted" in capsys.readouterr().out
+    again = load_checkpoint(path, shard.config()).model.state_dict()  # today's format, the same weights
+    assert all(torch.equal(again[k], v) for k, v in trained.model.state_dict().items())
+    with torch.no_grad():
+        first_linear(trained.model).weight.mul_(-1.0)
+    as_format1(trained.model)  # another model: refused, set aside, never used for rows
+    with pytest.raises(SystemExit, match="is not the model of its rows"):
+        ps.main(["adopt", shard.name, "--dir", str(rows_dir), "--device", "cpu"])
+    assert not path.exists() and path.with_suffix(".differs.pt").exists()
+    with pytest.raises(SystemExit, match="missing: train baseline-signed-mnist-s1 with the code of commit"):
+        ps.main(["adopt", shard.name, "--dir", str(rows_dir)])
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(SystemExit, match="corrupt or unreadable"):
+        ps.main(["adopt", shard.name, "--dir", str(rows_dir)])
+
+
 def _write(path, data):
     path.write_bytes(data)
     return path
