@@ -78,6 +78,13 @@ def test_conclusion_quotes_the_stronger_attacks_with_their_own_n():
     assert "PGD-20 x5 restarts 19.3%" in line and "AA-LINF (n = 1000) 12.5%" in line and "clean" not in line
     assert "11.0" not in line  # of an attack run on several sizes, only the largest is quoted
     assert "3.0" not in line  # another budget's row is not the paper's budget
+    theirs = dict(_rows("authors", 0, 0, mode="sample")[2], protocol="authors_pgd", kind="authors_pgd", accuracy=28.5)
+    factors = verdict.factor_table(pd.DataFrame(rows.to_dict("records") + [theirs]))
+    theirs_text = verdict.conclusion(factors, verdict.gaps_closed(factors), verdict.paper_settings_table(rows))
+    # the best combination has both attacks (their PGD has no FGSM); their PGD is quoted on the same model
+    assert "the best of 2 measured combinations with both attacks" in theirs_text and "nan" not in theirs_text
+    assert ("Their PGD as their code computes it (protocol authors_pgd) keeps 28.5% of the same model (+2.5 points): "
+            "not within 5 points of the paper's 41.84%.") in theirs_text
     assert "At 16/255, AutoAttack (mean prediction, n = 1000) leaves: VIB (authors' model) mnist s0 3.0%." in text
     assert "AA-LINF, leaves 12.5%, 54.5 points below FGSM and 13.5 below PGD." in text
     broken = strong.assign(accuracy=[98.7, 19.3, 0.0, 0.0, 0.0])
