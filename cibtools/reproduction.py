@@ -57,8 +57,11 @@ def closest_to_paper(rows: pd.DataFrame, strong: pd.DataFrame | None = None, eps
     """For each of the paper's Table 1 numbers (clean, FGSM, PGD-20 at `eps_255`) of `methods` on `datasets`:
     the combination of 50-epoch rows (mean over its seeds) closest to it, our number, the distance in points
     (ours - paper), the seeds behind it, and what AutoAttack at the same budget leaves of that combination's
-    seed-0 model (`strong` rows; nan where it was not run)."""
-    sel = rows[(rows["epochs"] == 50) & ((rows["kind"] == "clean") | np.isclose(rows["eps_255"], eps_255))]
+    seed-0 model (`strong` rows; nan where it was not run). The mechanism tests (`MECHANISM_TESTS`) are
+    diagnostics, not ways the paper could have been run: they are not candidates. Of two equally close
+    combinations, the one with more seeds is taken."""
+    sel = rows[(rows["epochs"] == 50) & ((rows["kind"] == "clean") | np.isclose(rows["eps_255"], eps_255))
+               & ~rows["variant"].isin(list(MECHANISM_TESTS))]
     sel = sel.assign(column=sel["kind"].map(paper_column)).dropna(subset=["column"])
     out = []
     for d in datasets:
@@ -71,7 +74,8 @@ def closest_to_paper(rows: pd.DataFrame, strong: pd.DataFrame | None = None, eps
                 cand = means[means["column"] == column]
                 if not len(cand):
                     continue
-                best = cand.loc[(cand["ours"] - target).abs().idxmin()]
+                best = cand.assign(d=(cand["ours"] - target).abs()).sort_values(["d", "seeds"], ascending=[True, False],
+                                                                                 kind="stable").iloc[0]
                 out.append({"dataset": d, "method": m, "column": column, "paper": target,
                             "closest": describe(best["variant"], best["protocol"], best["mode"], best["attack"]),
                             "ours": float(best["ours"]), "distance": float(best["ours"] - target),

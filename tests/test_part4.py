@@ -274,6 +274,10 @@ def test_closest_to_paper_picks_the_nearest_combination_and_its_autoattack():
         ("vib", "authors", 0, "authors_pgd", "sample", "authors_pgd", "authors' PGD-40", 50, 40.0),
         ("vib", "authors", 0, "sound", "mean", "pgd", "PGD-20", 50, 20.0),
         ("vib", "authors", 0, "sound", "mean", "pgd", "PGD-20", 16, 41.84),  # another budget: never a candidate
+        ("vib", "shifted", 0, "sound", "mean", "fgsm", "FGSM", 50, 66.06),  # a mechanism test: never a candidate
+        ("vib", "ours", 0, "sound", "mean", "clean", "clean", 0, 98.7),
+        ("vib", "alemi", 0, "sound", "mean", "clean", "clean", 0, 98.7),  # as close, but
+        ("vib", "alemi", 1, "sound", "mean", "clean", "clean", 0, 98.7),  # on more seeds: taken
     ])
     strong = pd.DataFrame({"shard": ["vib-authors-mnist-s0"] * 2, "kind": ["autoattack"] * 2,
                            "eps_255": [50.0, 50.0], "n": [1000, 10000], "accuracy": [0.5, 0.02]})
@@ -281,7 +285,7 @@ def test_closest_to_paper_picks_the_nearest_combination_and_its_autoattack():
     assert table.loc["FGSM", "ours"] == 60.0 and table.loc["FGSM", "distance"] == pytest.approx(60.0 - 66.06)
     assert "authors' PGD-40" in table.loc["PGD-20", "closest"] and table.loc["PGD-20", "ours"] == 40.0
     assert table.loc["PGD-20", "AA 50"] == 0.02  # on the most images
-    assert "clean" not in table.index  # no clean rows given: no clean line
+    assert table.loc["clean", "seeds"] == 2 and "Alemi" in table.loc["clean", "closest"]
 
 
 def test_scaling_table_pairs_only_seeds_both_scalings_have():
