@@ -452,6 +452,17 @@ def _differs(shard: Shard, model, recorded: pd.Series, device: torch.device) -> 
     return f"clean {clean:.2f}% against {float(recorded['accuracy']):.2f}% recorded, commit {recorded['commit']}"
 
 
+def _set_aside(path: Path) -> Path:
+    """Rename a checkpoint that is not its shard's model to `*.differs.pt` (`*.differs-2.pt`, ... when taken), so
+    that nothing trained is overwritten; the new name."""
+    for n in range(1, 10_000):
+        aside = path.with_suffix(".differs.pt" if n == 1 else f".differs-{n}.pt")
+        if not aside.exists():
+            path.rename(aside)
+            return aside
+    raise CheckpointError(f"No free name to set {path} aside: remove old `*.differs*.pt` files.")
+
+
 def retrain(shard: Shard | str, rows_dir: Path | str | None = None, device: torch.device | str | None = None,
             cache: Path | None = None, progress: bool = False) -> Path:
     """The checkpoint of a finished shard, trained again if the checkpoint cache lost it (a new machine): same
@@ -477,8 +488,7 @@ def retrain(shard: Shard | str, rows_dir: Path | str | None = None, device: torc
         state.unlink(missing_ok=True)
     differs = _differs(shard, result.model, recorded, device)
     if differs:
-        aside = path.with_suffix(".differs.pt")
-        path.rename(aside)
+        aside = _set_aside(path)
         raise ValueError(f"{shard.name}: the retrained model is not the one of its rows ({differs}); it is kept aside "
                          f"as {aside}. Train it with the code of commit {recorded['commit']}, then `adopt` it.")
     print(f"{shard.name}: retrained in {result.train_seconds:.0f} s; clean {float(recorded['accuracy']):.2f}%, "
@@ -512,8 +522,7 @@ def adopt(shard: Shard | str, rows_dir: Path | str | None = None, device: torch.
             raise err from None
     differs = _differs(shard, result.model.to(device), recorded, device)
     if differs:
-        aside = path.with_suffix(".differs.pt")
-        path.rename(aside)
+        aside = _set_aside(path)
         raise ValueError(f"{shard.name}: {path.name} is not the model of its rows ({differs}); it is kept aside as "
                          f"{aside}.")
     if format1:

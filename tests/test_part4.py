@@ -248,6 +248,9 @@ def test_a_checkpoint_trained_at_the_rows_commit_is_adopted_after_the_same_check
     with pytest.raises(SystemExit, match="is not the model of its rows"):
         ps.main(["adopt", shard.name, "--dir", str(rows_dir), "--device", "cpu"])
     assert not path.exists() and path.with_suffix(".differs.pt").exists()
+    as_format1(trained.model)  # refused again: the first model set aside is kept, not overwritten
+    with pytest.raises(SystemExit, match=r"kept aside as .*\.differs-2\.pt"):
+        ps.main(["adopt", shard.name, "--dir", str(rows_dir), "--device", "cpu"])
     with pytest.raises(SystemExit, match="missing: train baseline-signed-mnist-s1 with the code of commit"):
         ps.main(["adopt", shard.name, "--dir", str(rows_dir)])
     path.write_bytes(b"not a checkpoint")
