@@ -264,7 +264,8 @@ def conclusion(factors: pd.DataFrame, gaps: pd.DataFrame, table: pd.DataFrame, t
         if sub.empty:
             continue
         both = sub.dropna(subset=["FGSM", "PGD"])  # `authors_pgd` cells have no FGSM: they are quoted after
-        best = (both if len(both) else sub).loc[(both if len(both) else sub)["PGD"].idxmax()]
+        pool = both if len(both) else sub
+        best = pool.loc[pool["PGD"].idxmax()]
         fgsm_ok = reproduces(best.FGSM, best["paper_FGSM"], tolerance)
         pgd_ok = reproduces(best.PGD, best["paper_PGD20"], tolerance)
         verdict = ("reproduces the paper's FGSM and PGD-20 numbers" if fgsm_ok and pgd_ok else
