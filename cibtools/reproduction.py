@@ -161,7 +161,8 @@ def mechanism_table(rows: pd.DataFrame, strong: pd.DataFrame | None = None, data
 
 
 def mechanism_lines(table: pd.DataFrame, column: str = "PGD-20 16") -> list[str]:
-    """For each mechanism test present: the share of the [0, 1] -> [-1, 1] gap in `column` it reproduces, and
+    """For each mechanism test present: the share of the [0, 1] -> [-1, 1] gap in `column` it reproduces (with
+    AutoAttack at 16/255 beside it where the test and both ends were attacked with it), and
     what that rules in or out (at least two thirds: it carries most of the effect; at most one third: it is not
     the main mechanism; between: part of it). Our reading of one seed each."""
     t = table.set_index("variant")
@@ -177,8 +178,11 @@ def mechanism_lines(table: pd.DataFrame, column: str = "PGD-20 16") -> list[str]
         share = (value - low) / gap if abs(gap) > 1e-9 else np.nan
         verdict = ("it carries most of the effect" if share >= 2 / 3 else
                    "it is not the main mechanism" if share <= 1 / 3 else "it carries part of it")
+        aa = t.loc[[variant, "ours", "signed"], "AA 16"]
+        also = ("" if aa.isna().any() else f"; AutoAttack at 16/255 {aa.iloc[0]:.1f}%, against {aa.iloc[1]:.1f}% and "
+                f"{aa.iloc[2]:.1f}%")
         lines.append(f"{question}: {column.replace(' ', ' at ')}/255 {value:.1f}%, against {low:.1f}% ([0, 1] inputs) "
-                     f"and {high:.1f}% ([-1, 1] inputs), {round(100 * share) + 0:d}% of the gap: {verdict} "
+                     f"and {high:.1f}% ([-1, 1] inputs), {round(100 * share) + 0:d}% of the gap{also}: {verdict} "
                      f"(our reading, one seed).")
     return lines
 

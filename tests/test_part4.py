@@ -341,7 +341,11 @@ def test_mechanism_lines_say_what_each_test_rules_in_or_out():
     assert "8% of the gap: it is not the main mechanism" in start
     assert "83% of the gap: it carries most of the effect" in bias
     assert doubled.startswith("Is it the doubling?") and "35% of the gap: it carries part of it" in doubled
-    assert shifted.startswith("Is it the shift?") and "50% of the gap" in shifted
+    assert shifted.startswith("Is it the shift?") and "50% of the gap: it" in shifted  # no AutoAttack rows: none quoted
+    strong = pd.DataFrame({"shard": [f"baseline-{v}-mnist-s0" for v in ("ours", "signed", "shifted")],
+                           "kind": "autoattack", "eps_255": 16.0, "n": 1000, "accuracy": [13.0, 65.0, 60.0]})
+    *_, shifted = R.mechanism_lines(R.mechanism_table(_rows(spec), strong))
+    assert "50% of the gap; AutoAttack at 16/255 60.0%, against 13.0% and 65.0%: it carries part of it" in shifted
     assert R.mechanism_lines(table[table["variant"] != "signed"]) == []
 
 
