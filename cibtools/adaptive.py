@@ -263,8 +263,8 @@ def subset_sizes(profile: str, attack_limit: int, overrides: dict | None = None)
     """Images per kind of row in notebook 09 at `profile` (`overrides` replaces some). AutoAttack
     `standard` runs 4 attacks (APGD-T and FAB-T over 9 target classes, Square with 5000 queries); `rand`
     runs APGD with 20 EOT passes per step; CiiV's prediction runs 9 fixation loops (about 10x an MLP
-    pass), hence the smaller subsets for them. At `quick` the notebook aims at a class's 15
-    minutes on an idle 2-core CPU (16.4 min at 3e4d923) at the price of wider standard errors (at 50% accuracy): CW-20, the protocol
+    pass), hence the smaller subsets for them. At `quick` the notebook aims at a class's 15 minutes on an idle
+    2-core CPU (16.4 min at 3e4d923) at the price of wider standard errors (at 50% accuracy): CW-20, the protocol
     study and the checklist on 300 images (2.9 points; CiiV 100: 5.0), the curves on 100 (5.0; CiiV 50: 7.1).
     The points of one curve share their images, so its shape is far more precise than any one point."""
     sizes = {

@@ -62,23 +62,29 @@ def save_checkpoint(result: TrainResult, path: Path) -> None:
     tmp.replace(path)
 
 
-def load_checkpoint(path: Path, cfg: TrainConfig, device: torch.device | str = "cpu") -> TrainResult:
-    """Load a checkpoint and check that it is the model `cfg` describes."""
+def load_checkpoint(path: Path, cfg: TrainConfig, device: torch.device | str = "cpu",
+                    format1: bool = False) -> TrainResult:
+    """Load a checkpoint and check that it is the model `cfg` describes. `format1=True` also reads one of format 1,
+    written before the digest existed, whose bytes cannot be verified: only `paper_settings.adopt` asks for it, and
+    checks the model against its shard's rows before saving it again in today's format."""
     cfg = cfg.resolved()
     advice = f"Delete {path} or call train_or_load(..., retrain=True) to train it again."
     try:
         payload = torch.load(path, map_location=device, weights_only=True)
     except Exception as err:  # noqa: BLE001 - any unreadable file gets the same advice
         raise CheckpointError(f"Checkpoint {path} is corrupt or unreadable ({err}). {advice}") from err
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
+    formats = (FORMAT_VERSION, 1) if format1 else (FORMAT_VERSION,)
+    if not isinstance(payload, dict) or payload.get("format") not in formats:
         raise CheckpointError(f"Checkpoint {path} has an unknown format (expected version {FORMAT_VERSION}). {advice}")
-    missing = [k for k in ("config", "digest", "state_dict", "history", "device") if k not in payload]
+    verified = payload["format"] == FORMAT_VERSION
+    missing = [k for k in ("config", "state_dict", "history", "device") + (("digest",) if verified else ())
+               if k not in payload]
     if missing:
         raise CheckpointError(f"Checkpoint {path} lacks its {', '.join(missing)} (it was not written by "
                               f"save_checkpoint, or was edited). {advice}")
     if payload["config"] != cfg.as_dict():
         raise CheckpointError(f"Checkpoint {path} was trained with another config than requested. {advice}")
-    if digest(payload["config"], payload["state_dict"]) != payload.get("digest"):
+    if verified and digest(payload["config"], payload["state_dict"]) != payload.get("digest"):
         raise CheckpointError(f"Checkpoint {path} is damaged: its weights do not match the digest stored when it "
                               f"was saved. {advice}")
     model = model_for(cfg).to(device)
@@ -88,28 +94,6 @@ def load_checkpoint(path: Path, cfg: TrainConfig, device: torch.device | str = "
         raise CheckpointError(f"Checkpoint {path} does not fit the model ({err}). {advice}") from err
     model.eval()
     return TrainResult(model, cfg, payload["history"], payload["device"], from_cache=True)
-
-
-def read_format1(path: Path, cfg: TrainConfig) -> TrainResult:
-    """A checkpoint of format 1 (written before the digest existed) as a `TrainResult` on the CPU, if it holds the
-    model `cfg` describes. Its bytes cannot be verified, so `load_checkpoint` refuses it; only
-    `paper_settings.adopt` reads one, to check the model against its shard's rows before saving it in today's
-    format."""
-    cfg = cfg.resolved()
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - any unreadable file gets the same message
-        raise CheckpointError(f"Checkpoint {path} is corrupt or unreadable ({err}).") from err
-    if not isinstance(payload, dict) or payload.get("format") != 1:
-        raise CheckpointError(f"{path} is not a checkpoint of format 1.")
-    if payload.get("config") != cfg.as_dict():
-        raise CheckpointError(f"Checkpoint {path} was trained with another config than requested.")
-    model = model_for(cfg)
-    try:
-        model.load_state_dict(payload["state_dict"])
-    except (KeyError, RuntimeError) as err:
-        raise CheckpointError(f"Checkpoint {path} does not fit the model ({err}).") from err
-    return TrainResult(model.eval(), cfg, payload.get("history", []), payload.get("device", "cpu"))
 
 
 def train_or_load(

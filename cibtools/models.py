@@ -139,13 +139,6 @@ class InputMap(nn.Module):
         return f"{self.name}: x * {self.scale:g} + {self.shift:g}"
 
 
-class SignedInput(InputMap):
-    """Rescales images from [0, 1] to [-1, 1] (x * 2 - 1), as the authors' encoder does first."""
-
-    def __init__(self) -> None:
-        super().__init__("signed")
-
-
 class LinearHead(nn.Module):
     """Deterministic classifier head of the baseline: Linear(features, classes)."""
 
@@ -234,6 +227,12 @@ class Classifier(nn.Module):
     @property
     def n_classes(self) -> int:
         return self.head.decoder.out_features
+
+    @property
+    def input_map(self) -> str | None:
+        """The name of the input map (`INPUT_MAPS`) the encoder applies first, or None."""
+        first = self.encoder[0] if isinstance(self.encoder, nn.Sequential) and len(self.encoder) else None
+        return first.name if isinstance(first, InputMap) else None
 
     @property
     def stochastic(self) -> bool:
@@ -370,8 +369,8 @@ def build_model(
         raise ValueError(f"input_map={input_map!r} with signed_input=True or the authors' bottleneck: a model has one "
                          f"input map.")
     if (head == "authors" and authors.signed_input) or signed_input:
-        encoder = nn.Sequential(SignedInput(), *encoder)
-    elif input_map is not None:
+        input_map = "signed"
+    if input_map is not None:
         encoder = nn.Sequential(InputMap(input_map), *encoder)
     return Classifier(encoder, head_module, shape, input_sampler, predict_mode, predict_samples)
 

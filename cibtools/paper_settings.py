@@ -91,7 +91,7 @@ import torch
 
 from . import paths
 from . import rows as rows_store
-from .cache import CheckpointError, checkpoint_path, load_checkpoint, read_format1, save_checkpoint
+from .cache import CheckpointError, checkpoint_path, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import always_dark_pixels, load_dataset
 from .evaluate import ATTACK_KINDS, AttackSpec, authors_pgd, authors_pgd_rows, authors_rows, mean_then_sample, robust_accuracy
@@ -440,16 +440,20 @@ def _recorded_clean(shard: Shard, root: Path, cfg: TrainConfig) -> pd.Series:
     return recorded.iloc[0]
 
 
-def _differs(shard: Shard, model, recorded: pd.Series, device: torch.device) -> str | None:
-    """None if `model` gives the clean accuracy its shard's rows recorded (mean prediction, the rows' test images) to
-    within one image; otherwise what differs."""
+def _check_against_rows(shard: Shard, model, path: Path, recorded: pd.Series, device: torch.device,
+                        advice: str) -> None:
+    """The one check that a checkpoint is its shard's model: the clean accuracy its rows recorded (mean prediction,
+    the rows' test images) to within one image. Otherwise the file is set aside (`_set_aside`) and a ValueError
+    says what differs, followed by `advice`: rows added with it would describe another model."""
     torch.manual_seed(1000 + shard.seed)
     test = load_dataset(shard.dataset, "test", device=device, limit=int(recorded["n"]))
     with model.prediction("mean"), eval_mode(model):
         clean = robust_accuracy(model, test, [AttackSpec("clean")])["accuracy"].item()
-    if abs(clean - float(recorded["accuracy"])) <= RETRAIN_TOLERANCE:
-        return None
-    return f"clean {clean:.2f}% against {float(recorded['accuracy']):.2f}% recorded, commit {recorded['commit']}"
+    if abs(clean - float(recorded["accuracy"])) > RETRAIN_TOLERANCE:
+        aside = _set_aside(path)
+        raise ValueError(f"{shard.name}: {path.name} is not the model of its rows (clean {clean:.2f}% against "
+                         f"{float(recorded['accuracy']):.2f}% recorded, commit {recorded['commit']}); it is kept aside "
+                         f"as {aside}. {advice}")
 
 
 def _set_aside(path: Path) -> Path:
@@ -465,34 +469,30 @@ def _set_aside(path: Path) -> Path:
 
 def retrain(shard: Shard | str, rows_dir: Path | str | None = None, device: torch.device | str | None = None,
             cache: Path | None = None, progress: bool = False) -> Path:
-    """The checkpoint of a finished shard, trained again if the checkpoint cache lost it (a new machine): same
-    config, same seed, resumable and locked as `run` is. The retrained model must give the clean accuracy that
-    the shard's rows recorded (mean prediction, on the same test images) to within one image; otherwise its checkpoint
-    is moved aside to `*.differs.pt` and a ValueError says so, because rows added with it would describe
-    another model. That happens when training changed since the rows' commit (e.g. fused Adam on the CPU since
-    656b104): then train it with that commit's code and `adopt` it. A checkpoint already there is returned
-    untouched (`run_strong` checks it)."""
+    """The checkpoint of a finished shard, checked against its rows: trained again first if the checkpoint cache
+    lost it (a new machine), with the same config and seed, resumable and locked as `run` is. A checkpoint that
+    does not give the clean accuracy the rows recorded is set aside (`_check_against_rows`). That happens when
+    training changed since the rows' commit (e.g. fused Adam on the CPU since 656b104): then train it with that
+    commit's code and `adopt` it."""
     shard = shards_named([shard])[0] if isinstance(shard, str) else shard
     root = Path(rows_dir) if rows_dir is not None else default_dir()
     cfg = shard.config()
     recorded = _recorded_clean(shard, root, cfg)
     cache = Path(cache) if cache is not None else paths.cache_dir()
     path = checkpoint_path(cfg, cache)
-    if path.exists():
-        return path
     device = check_device(device)
-    state = _state_path(shard, cfg, cache)
-    with _shard_lock(shard, state):
-        result = train(cfg, device=device, progress=progress, state_path=state)
-        save_checkpoint(result, path)
-        state.unlink(missing_ok=True)
-    differs = _differs(shard, result.model, recorded, device)
-    if differs:
-        aside = _set_aside(path)
-        raise ValueError(f"{shard.name}: the retrained model is not the one of its rows ({differs}); it is kept aside "
-                         f"as {aside}. Train it with the code of commit {recorded['commit']}, then `adopt` it.")
-    print(f"{shard.name}: retrained in {result.train_seconds:.0f} s; clean {float(recorded['accuracy']):.2f}%, "
-          f"as its rows record", flush=True)
+    if path.exists():
+        model = load_checkpoint(path, cfg, device).model
+    else:
+        state = _state_path(shard, cfg, cache)
+        with _shard_lock(shard, state):
+            result = train(cfg, device=device, progress=progress, state_path=state)
+            save_checkpoint(result, path)
+            state.unlink(missing_ok=True)
+        model = result.model
+        print(f"{shard.name}: retrained in {result.train_seconds:.0f} s", flush=True)
+    _check_against_rows(shard, model, path, recorded, device,
+                        f"Train it with the code of commit {recorded['commit']}, then `adopt` it.")
     return path
 
 
@@ -502,8 +502,8 @@ def adopt(shard: Shard | str, rows_dir: Path | str | None = None, device: torch.
     `retrain` cannot give the same model because training changed since (fused Adam on the CPU since 656b104):
     check out that commit in a `git worktree`, run the shard there into a scratch rows folder with
     `CIB_CACHE_DIR` set to this cache, then `adopt` it here. The checkpoint must hold the shard's config and give
-    the clean accuracy its rows recorded to within one image, else it is moved aside to `*.differs.pt` and a
-    ValueError says so. One of format 1 (written before the digest existed) is saved again in today's format."""
+    the clean accuracy its rows recorded to within one image (`_check_against_rows`). It is saved again in today's
+    format (one of format 1 was written before the digest existed)."""
     shard = shards_named([shard])[0] if isinstance(shard, str) else shard
     root = Path(rows_dir) if rows_dir is not None else default_dir()
     cfg = shard.config()
@@ -513,20 +513,9 @@ def adopt(shard: Shard | str, rows_dir: Path | str | None = None, device: torch.
         raise FileNotFoundError(f"{path} is missing: train {shard.name} with the code of commit {recorded['commit']} "
                                 f"first (see `adopt`).")
     device = check_device(device)
-    try:
-        result, format1 = load_checkpoint(path, cfg, "cpu"), False
-    except CheckpointError as err:
-        try:
-            result, format1 = read_format1(path, cfg), True
-        except CheckpointError:
-            raise err from None
-    differs = _differs(shard, result.model.to(device), recorded, device)
-    if differs:
-        aside = _set_aside(path)
-        raise ValueError(f"{shard.name}: {path.name} is not the model of its rows ({differs}); it is kept aside as "
-                         f"{aside}.")
-    if format1:
-        save_checkpoint(result, path)
+    result = load_checkpoint(path, cfg, device, format1=True)
+    _check_against_rows(shard, result.model, path, recorded, device, "Train it with the code of that commit again.")
+    save_checkpoint(result, path)  # in today's format, with its digest
     print(f"{shard.name}: {path.name} adopted; clean {float(recorded['accuracy']):.2f}%, as its rows record", flush=True)
     return path
 
@@ -596,13 +585,11 @@ def run_strong(shard: Shard, rows_dir: Path | str | None = None, device: torch.d
     if not plan and not theirs:
         return None
     if retrain_missing:
-        retrain(shard, root, device, cache)
+        retrain(shard, root, device, cache)  # checked against the rows there
     model, cfg, device = finished_model(shard, device, cache)
-    differs = _differs(shard, model, _recorded_clean(shard, root, cfg), device)
-    if differs:  # e.g. a model of the same config trained by a notebook, or at another commit
-        raise ValueError(f"{checkpoint_path(cfg, cache)} is not the model of {shard.name}'s rows ({differs}): rows added "
-                         f"with it would describe another model. Move it aside, then `strong --retrain-missing` trains "
-                         f"the shard's model again (see `retrain`).")
+    if not retrain_missing:  # e.g. a model of the same config trained by a notebook, or at another commit
+        _check_against_rows(shard, model, checkpoint_path(cfg, cache), _recorded_clean(shard, root, cfg), device,
+                            "`strong --retrain-missing` trains the shard's model again.")
     with model.prediction("mean"):
         frames = [robust_accuracy(model, data, specs, method=shard.method, protocol="strong")
                   for data, specs in plan.values()]

@@ -175,7 +175,7 @@ def test_strong_attacks_on_a_finished_shard(tmp_path):
 
 
 def test_each_ablation_drops_one_part_of_the_authors_bottleneck():
-    from cibtools.models import AUTHORS_BOTTLENECKS, SignedInput
+    from cibtools.models import AUTHORS_BOTTLENECKS
 
     assert set(AUTHORS_BOTTLENECKS) == set(cb.config.BOTTLENECKS) - {"alemi"}
     x, y = torch.rand(6, 1, 28, 28), torch.randint(0, 10, (6,))
@@ -184,7 +184,7 @@ def test_each_ablation_drops_one_part_of_the_authors_bottleneck():
         cfg = PS.Shard("vib", name if name != "authors" else "authors_1draw", "mnist", 0, "3").config()
         model = model_for(cfg)
         assert isinstance(model.head, AuthorsBottleneck)
-        assert isinstance(model.encoder[0], SignedInput) == parts.signed_input, name
+        assert (model.input_map == "signed") == parts.signed_input, name
         assert isinstance(model.head.mean_head, torch.nn.Sequential) == parts.deep_heads, name
         last = model.head.std_head[-1] if parts.deep_heads else model.head.std_head
         with torch.no_grad():

@@ -13,7 +13,7 @@ from cibtools import attacks, paper_settings as ps
 from cibtools.cache import load_checkpoint, save_checkpoint
 from cibtools.config import TrainConfig
 from cibtools.evaluate import AttackSpec, authors_pgd, robust_accuracy
-from cibtools.models import InputMap, SignedInput, build_model
+from cibtools.models import InputMap, build_model
 from cibtools.train import first_linear, model_for, parameter_groups, training_loss
 
 
@@ -81,7 +81,7 @@ def test_authors_baseline_is_their_mlp_with_a_double_softmax():
     model = model_for(cfg)
     shapes = [tuple(m.weight.shape) for m in model.modules() if isinstance(m, nn.Linear)]
     assert shapes == [(1024, 784), (1024, 1024), (256, 1024), (10, 256)]
-    assert isinstance(model.encoder[0], SignedInput)
+    assert model.input_map == "signed"
     x, y = torch.rand(4, 1, 28, 28), torch.randint(0, 10, (4,))
     loss, _ = training_loss(model, cfg, x, y)
     assert loss.item() == pytest.approx(F.cross_entropy(model(x).softmax(-1), y).item(), rel=1e-6)
@@ -96,7 +96,7 @@ def test_signed_input_on_each_head_is_the_unit_model_on_2x_minus_1(head):
     unit = build_model("mlp", head).eval()
     torch.manual_seed(0)
     signed = build_model("mlp", head, signed_input=True).eval()
-    assert isinstance(signed.encoder[0], SignedInput) and not isinstance(unit.encoder[0], SignedInput)
+    assert signed.input_map == "signed" and unit.input_map is None
     x = torch.rand(5, 1, 28, 28)
     assert torch.allclose(signed(x), unit.logits_deterministic(x * 2 - 1), atol=1e-5)
 
@@ -104,7 +104,7 @@ def test_signed_input_on_each_head_is_the_unit_model_on_2x_minus_1(head):
 def test_signed_input_config_for_every_method_and_refused_with_the_authors_bottleneck():
     for method in ("baseline", "vib", "causalib"):
         model = model_for(TrainConfig(method, signed_input=True))
-        assert isinstance(model.encoder[0], SignedInput)
+        assert model.input_map == "signed"
     with pytest.raises(ValueError, match="signed_input"):
         TrainConfig("vib", bottleneck="authors", signed_input=True)
     with pytest.raises(ValueError, match="signed_input must be True or False"):
@@ -119,10 +119,10 @@ def test_the_halves_of_the_rescaling_compose_to_the_signed_model():
         torch.manual_seed(0)
         model = model_for(TrainConfig("baseline", input_map=name)).eval()
         assert isinstance(model.encoder[0], InputMap) and model.encoder[0].name == name
-        assert not isinstance(model.encoder[0], SignedInput)
+        assert model.input_map != "signed"
         assert torch.allclose(model(x), unit.logits_deterministic(mapped), atol=1e-5)
     doubled_then_shifted = InputMap("shifted")(InputMap("doubled")(x))
-    assert torch.equal(doubled_then_shifted, SignedInput()(x))
+    assert torch.equal(doubled_then_shifted, InputMap("signed")(x))
     for bad in (dict(input_map="signed"), dict(input_map="doubled", signed_input=True),
                 dict(input_map="shifted", first_layer_init="signed")):
         with pytest.raises(ValueError, match="input_map"):
@@ -151,7 +151,7 @@ def test_signed_init_starts_as_the_signed_models_function():
     signed = model_for(TrainConfig("baseline", signed_input=True)).eval()
     x = torch.rand(6, 1, 28, 28)
     assert torch.allclose(unit_start(x), signed(x), atol=1e-4)
-    assert not isinstance(unit_start.encoder[0], SignedInput)
+    assert unit_start.input_map != "signed"
     with pytest.raises(ValueError, match="signed_input=False"):
         TrainConfig("baseline", first_layer_init="signed", signed_input=True)
 
@@ -208,16 +208,16 @@ def test_a_lost_checkpoint_is_retrained_checked_against_its_rows_then_attacked_w
     path.unlink()  # retrained differently (another seed): refused, and kept aside, never used for rows
     train = ps.train
     monkeypatch.setattr(ps, "train", lambda cfg, **kw: train(dataclasses.replace(cfg, seed=cfg.seed + 7), **kw))
-    with pytest.raises(ValueError, match="not the one of its rows"):
+    with pytest.raises(ValueError, match="is not the model of its rows.*then `adopt` it"):
         ps.retrain(shard, rows_dir, "cpu", cache)
     assert not path.exists() and path.with_suffix(".differs.pt").exists()
     other = load_checkpoint(tmp_path / "first.pt", shard.config())  # another model of the same config in the cache
     with torch.no_grad():
         first_linear(other.model).weight.mul_(-1.0)
     save_checkpoint(other, path)
-    with pytest.raises(ValueError, match="is not the model of baseline-signed-mnist-s1's rows.*Move it aside"):
+    with pytest.raises(ValueError, match="s1: .* is not the model of its rows.*differs-2.pt.*--retrain-missing"):
         ps.run_strong(shard, rows_dir, "cpu", test_limit=20, cache=cache, eps_255=8, kinds=("authors_pgd",))
-    assert len(ps.read_strong(rows_dir)) == 1
+    assert len(ps.read_strong(rows_dir)) == 1 and not path.exists()  # no row from it, and set aside
     with pytest.raises(ValueError, match="0 clean rows"):
         ps.retrain(ps.shards_named(["baseline-signed-mnist-s2"])[0], rows_dir, "cpu", cache)
 
