@@ -123,15 +123,17 @@ def _autoattack_points(strong):
 
 
 def _value_labels(ax, xs, ys, colors, gap: float = 5.5) -> None:
-    """Each point's value to its left (the lines to larger budgets leave to the right), moved up where labels at
-    the same x would overlap."""
+    """Each point's value beside it, on the side no line leaves from: to its left (the lines to larger budgets
+    leave to the right), at the largest budget to its right; moved up where labels at the same x would overlap."""
     points = sorted(zip(xs, ys, colors), key=lambda p: (p[0], p[1]))
+    right = max(xs)
     last = {}
     for x, y, c in points:
         at = max(y, last.get(x, -1e9) + gap)
         last[x] = at
-        ax.annotate(f"{y:.1f}", (x, y), xytext=(x - 1.5, at), textcoords="data", fontsize=7, va="center", ha="right",
-                    color=c)
+        side = 1.5 if x == right else -1.5
+        ax.annotate(f"{y:.1f}", (x, y), xytext=(x + side, at), textcoords="data", fontsize=7, va="center",
+                    ha="left" if side > 0 else "right", color=c)
 
 
 def paper_settings_figure(table, strong=None, eps_255=(8, 16, 50)):
