@@ -19,7 +19,7 @@ from . import paths
 
 DATASETS = ("mnist", "fashion_mnist", "cifar10")
 SPLITS = ("train", "test")
-_FOLDERS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
+DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}  # how the papers write them; also their folders in `data/`
 _FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -117,7 +117,7 @@ def check_name(name: str) -> str:
 
 def expected_files() -> list[str]:
     """The shipped raw files, relative to the data folder (without `.gz`)."""
-    return [f"{folder}/raw/{stem}" for folder in _FOLDERS.values() for pair in _FILES.values() for stem in pair]
+    return [f"{folder}/raw/{stem}" for folder in DATASET_NAMES.values() for pair in _FILES.values() for stem in pair]
 
 
 def read_checksums(root: Path) -> dict[str, str]:
@@ -177,7 +177,7 @@ def _parse_idx(raw: bytes) -> np.ndarray:
 
 def _load_idx_dataset(name: str, split: str, root: Path) -> TensorData:
     """Read a shipped split; never touches the network (a missing file is an error naming it)."""
-    folder = _FOLDERS[name]
+    folder = DATASET_NAMES[name]
     sums = read_checksums(root)
     arrays = []
     for stem in _FILES[split]:
@@ -214,7 +214,7 @@ def available(name: str, root: str | Path | None = None) -> bool:
     base = Path(root) if root is not None else paths.data_dir()
     if key == "cifar10":
         return (base / "cifar-10-batches-py").is_dir() or (base / CIFAR10_ARCHIVE).exists()
-    return all((base / _FOLDERS[key] / "raw" / f"{stem}.gz").exists() for pair in _FILES.values() for stem in pair)
+    return all((base / DATASET_NAMES[key] / "raw" / f"{stem}.gz").exists() for pair in _FILES.values() for stem in pair)
 
 
 def fake_cifar10(n: int, seed: int = 0) -> TensorData:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from . import paper
 from .config import METHOD_LABELS
+from .data import DATASET_NAMES
 
 PAPER_COLUMNS = ("clean", "FGSM", "PGD-20")
 # How each variant changes the model, in words (variants not listed are named as they are).
@@ -210,28 +211,45 @@ def _small_budget_value(rows: pd.DataFrame, strong: pd.DataFrame | None, method:
     return _autoattack(strong, f"{method}-{variant}-{dataset}-s0", 16), pgd
 
 
-def small_budget_parts(rows: pd.DataFrame, strong: pd.DataFrame | None = None, dataset: str = "mnist") -> pd.DataFrame:
-    """For each part of `SMALL_BUDGET_PARTS`, every measured pair (seed 0, 50 epochs) and the change at 16/255 that
-    adding the part makes: under AutoAttack where both models were attacked with it, else under PGD-20."""
+def small_budget_parts(rows: pd.DataFrame, strong: pd.DataFrame | None = None,
+                       datasets: tuple[str, ...] = ("mnist", "fashion_mnist")) -> pd.DataFrame:
+    """For each dataset and each part of `SMALL_BUDGET_PARTS`, every measured pair (seed 0, 50 epochs) and the
+    change at 16/255 that adding the part makes: under AutoAttack where both models were attacked with it, else
+    under PGD-20."""
     out = []
-    for part, pairs in SMALL_BUDGET_PARTS.items():
-        for (m0, v0), (m1, v1) in pairs:
-            (aa0, pgd0), (aa1, pgd1) = (_small_budget_value(rows, strong, m, v, dataset) for m, v in ((m0, v0), (m1, v1)))
-            attack, a, b = ("AutoAttack", aa0, aa1) if not (np.isnan(aa0) or np.isnan(aa1)) else ("PGD-20", pgd0, pgd1)
-            if np.isnan(a) or np.isnan(b):
-                continue
-            out.append({"part": part, "from": f"{m0}-{v0}", "to": f"{m1}-{v1}", "attack": attack,
-                        "from_acc": a, "to_acc": b, "change": b - a})
-    return pd.DataFrame(out, columns=["part", "from", "to", "attack", "from_acc", "to_acc", "change"])
+    for d in datasets:
+        for part, pairs in SMALL_BUDGET_PARTS.items():
+            for (m0, v0), (m1, v1) in pairs:
+                (aa0, pgd0), (aa1, pgd1) = (_small_budget_value(rows, strong, m, v, d) for m, v in ((m0, v0), (m1, v1)))
+                attack, a, b = ("AutoAttack", aa0, aa1) if not (np.isnan(aa0) or np.isnan(aa1)) else ("PGD-20", pgd0, pgd1)
+                if np.isnan(a) or np.isnan(b):
+                    continue
+                out.append({"dataset": d, "part": part, "from": f"{m0}-{v0}", "to": f"{m1}-{v1}", "attack": attack,
+                            "from_acc": a, "to_acc": b, "change": b - a})
+    return pd.DataFrame(out, columns=["dataset", "part", "from", "to", "attack", "from_acc", "to_acc", "change"])
 
 
-def small_budget_line(parts: pd.DataFrame) -> str:
-    """The part that carries the small-budget robustness, in words: the one whose pairs change the accuracy at
-    16/255 most on average, with each part's mean change and its pairs (whatever the rows say)."""
+def which_part_lines(parts: pd.DataFrame, margin: float = 5.0) -> list[str]:
+    """Per dataset, in words, the part that carries the small-budget robustness: the one whose pairs change the
+    accuracy at 16/255 most on average, if its average is more than `margin` points above every other part's;
+    otherwise it says that no part does. Each part's mean change and its number of pairs, whatever the rows say."""
     if parts.empty:
-        return "Which part carries the robustness at 16/255: no pair of models that differ in one part has been run yet."
-    means = parts.groupby("part", sort=False)["change"].agg(["mean", "count"])
-    top = means["mean"].idxmax()
-    each = "; ".join(f"{p}: {r['mean']:+.1f} points on average over {int(r['count'])} pair(s)" for p, r in means.iterrows())
-    return (f"At 16/255 (MNIST, seed 0, AutoAttack where both models of a pair were attacked with it, else PGD-20), "
-            f"{top} carries most of the robustness: {each}.")
+        return ["Which part carries the robustness at 16/255: no pair of models that differ in one part has been run yet."]
+    lines = []
+    for d, g in parts.groupby("dataset", sort=False):
+        means = g.groupby("part", sort=False)["change"].agg(["mean", "count"])
+        each = "; ".join(f"{p}: {r['mean']:+.1f} points on average over {int(r['count'])} pair(s)"
+                         for p, r in means.iterrows())
+        head = (f"At 16/255 ({DATASET_NAMES.get(d, d)}, seed 0, AutoAttack where both models of a pair were attacked "
+                f"with it, else PGD-20), ")
+        if len(means) < 2:
+            lines.append(head + f"only one part has measured pairs ({each}): which part carries more is not measured "
+                         f"yet.")
+            continue
+        top, rest = means["mean"].idxmax(), means["mean"].drop(means["mean"].idxmax())
+        if (means.loc[top, "mean"] - rest > margin).all():
+            lines.append(head + f"{top} carries most of the robustness: {each}.")
+        else:
+            lines.append(head + f"no part carries most of the robustness (the parts' averages are within {margin:g} "
+                         f"points of each other): {each}.")
+    return lines

@@ -19,13 +19,13 @@ import pandas as pd
 
 from . import paper_settings
 from .config import METHOD_LABELS
+from .data import DATASET_NAMES
 from .paths import REPO_ROOT
 from .summary import markdown_table
 
 RESULTS = REPO_ROOT / "results"
 OUT = REPO_ROOT / "RESULTS.md"
 MEASURED = REPO_ROOT / "benchmarks" / "measured"
-DATASETS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
 METHOD_ORDER = {"baseline": 0, "vib": 1, "causalib": 2}
 VARIANT_ORDER = {"ours": 0, "alemi": 1, "authors": 2}
 
@@ -74,7 +74,7 @@ def conclusion_section(folder: Path) -> list[str]:
 def paper_settings_section(folder: Path) -> list[str]:
     t = _csv("11_paper_settings", folder)
     out = []
-    t = t.assign(_order=[(list(DATASETS).index(d) if d in DATASETS else 9, METHOD_ORDER.get(m, 9), VARIANT_ORDER.get(v, 9), v)
+    t = t.assign(_order=[(list(DATASET_NAMES).index(d) if d in DATASET_NAMES else 9, METHOD_ORDER.get(m, 9), VARIANT_ORDER.get(v, 9), v)
                          for d, m, v in zip(t["dataset"], t["method"], t["variant"])]).sort_values("_order", kind="stable")
     for (d, m, variant), g in t[t["mode"] != "sample"].groupby(["dataset", "method", "variant"], sort=False):
         cell = {(a, e): r for a, e, r in zip(g["attack"], g["eps_255"], g.itertuples())}
@@ -92,7 +92,7 @@ def paper_settings_section(folder: Path) -> list[str]:
             return "" if r is None else _p(r.p)
 
         seeds = int(g["seeds"].max())
-        out.append({"dataset": DATASETS.get(d, d), "model": g["label"].iloc[0], "seeds": seeds,
+        out.append({"dataset": DATASET_NAMES.get(d, d), "model": g["label"].iloc[0], "seeds": seeds,
                     "clean (paper)": ours("clean", 0.0) + paper("clean", 0.0),
                     "FGSM 50/255 (paper)": ours("FGSM", 50.0) + paper("FGSM", 50.0),
                     "PGD-20 50/255 (paper)": ours("PGD-20", 50.0) + paper("PGD-20", 50.0),
@@ -101,7 +101,7 @@ def paper_settings_section(folder: Path) -> list[str]:
                     "Welch p, FGSM / PGD-20": f"{p('FGSM')} / {p('PGD-20')}" if seeds > 1 else ""})
     sample = t[(t["mode"] == "sample") & (t["eps_255"] == 50) & (t["attack"] != "clean")]
     wide = sample.pivot_table(index=["dataset", "label"], columns="attack", values="ours_mean", sort=False).reset_index()
-    wide["dataset"] = wide["dataset"].map(lambda d: DATASETS.get(d, d))
+    wide["dataset"] = wide["dataset"].map(lambda d: DATASET_NAMES.get(d, d))
     return ["## Table 1 at the paper's settings (notebook 11, section 1)",
             f"50 epochs, batch 100, all 10,000 test images, sound protocol; `mean` prediction (the baseline: its "
             f"deterministic one); mean ± sd over the seeds, the paper's mean ± sd in brackets, and Welch's p with "
@@ -116,7 +116,7 @@ def strong_section(strong: pd.DataFrame) -> list[str]:
     if strong.empty:
         return ["## Stronger attacks", "No rows yet (`python -m cibtools.paper_settings strong <shard>`)."]
     s = strong[strong["kind"] != "clean"].copy()
-    s["model"] = [f"{_label(m, v)}, {DATASETS.get(d, d)}, seed {sd}"
+    s["model"] = [f"{_label(m, v)}, {DATASET_NAMES.get(d, d)}, seed {sd}"
                   for m, v, d, sd in zip(s["method"], s["variant"], s["dataset"], s["seed"])]
     s["eps"] = ["1 (unbounded)" if e >= 255 else f"{e:g}/255" for e in s["eps_255"]]
     table = s.sort_values(["model", "eps_255", "n"], kind="stable")[["model", "eps", "attack", "mode", "accuracy", "n"]]
@@ -180,7 +180,7 @@ def quick_section(folder: Path) -> list[str]:
         row = {"method": METHOD_LABELS.get(m, m), "mode": mode}
         for r in g.itertuples():
             paper = "" if r.paper_mean != r.paper_mean else f" ({r.paper_mean:.2f})"
-            row[f"{DATASETS.get(r.dataset, r.dataset)} {r.attack}"] = f"{r.ours_mean:.2f}{paper}"
+            row[f"{DATASET_NAMES.get(r.dataset, r.dataset)} {r.attack}"] = f"{r.ours_mean:.2f}{paper}"
         rows.append(row)
     checks = _csv("05_sanity_checks", folder)
     checklist = _csv("09_checklist", folder)

@@ -315,7 +315,7 @@ def conclusion(factors: pd.DataFrame, gaps: pd.DataFrame, table: pd.DataFrame, t
 
         lines += reproduction.scaling_lines(reproduction.scaling_table(rows, strong))
         lines += reproduction.mechanism_lines(reproduction.mechanism_table(rows, strong))
-        lines.append(reproduction.small_budget_line(reproduction.small_budget_parts(rows, strong)))
+        lines += reproduction.which_part_lines(reproduction.small_budget_parts(rows, strong))
     return "\n".join(lines)
 
 

@@ -263,10 +263,10 @@ def _write(path, data):
     return path
 
 
-def _rows(spec):
+def _rows(spec, dataset="mnist"):
     """Synthetic 50-epoch rows: (method, variant, seed, protocol, mode, kind, attack, eps, accuracy)."""
     cols = ["method", "variant", "seed", "protocol", "mode", "kind", "attack", "eps_255", "accuracy"]
-    return pd.DataFrame(spec, columns=cols).assign(dataset="mnist", epochs=50)
+    return pd.DataFrame(spec, columns=cols).assign(dataset=dataset, epochs=50)
 
 
 def test_closest_to_paper_picks_the_nearest_combination_and_its_autoattack():
@@ -349,17 +349,29 @@ def test_mechanism_lines_say_what_each_test_rules_in_or_out():
     assert R.mechanism_lines(table[table["variant"] != "signed"]) == []
 
 
-def test_small_budget_line_names_the_part_with_the_largest_change_whatever_it_is():
+def test_which_part_lines_name_the_part_with_the_largest_change_per_dataset_whatever_it_is():
     from cibtools import reproduction as R
     spec = [(m, v, 0, "sound", mode, "pgd", "PGD-20", 16, acc) for m, v, mode, acc in (
         ("baseline", "ours", "deterministic", 20.0), ("baseline", "signed", "deterministic", 30.0),
         ("vib", "ours", "mean", 60.0), ("vib", "signed", "mean", 65.0))]
     parts = R.small_budget_parts(_rows(spec))
-    assert set(parts["attack"]) == {"PGD-20"} and len(parts) == 4
-    line = R.small_budget_line(parts)
+    assert set(parts["attack"]) == {"PGD-20"} and len(parts) == 4 and set(parts["dataset"]) == {"mnist"}
+    [line] = R.which_part_lines(parts)
+    assert line.startswith("At 16/255 (MNIST,")
     assert "the bottleneck (none -> VIB or CausalIB) carries most" in line  # +37.5 against +7.5
     strong = pd.DataFrame({"shard": ["baseline-ours-mnist-s0", "baseline-signed-mnist-s0"], "kind": ["autoattack"] * 2,
                            "eps_255": [16.0, 16.0], "n": [1000, 1000], "accuracy": [10.0, 90.0]})
     parts = R.small_budget_parts(_rows(spec), strong)
     assert parts.iloc[0]["attack"] == "AutoAttack" and parts.iloc[0]["change"] == 80.0
-    assert "no pair" in R.small_budget_line(parts.iloc[0:0])
+    assert "no pair" in R.which_part_lines(parts.iloc[0:0])[0]
+    # a second dataset gets a line of its own; averages within the margin (5 points) name no part
+    fashion = [(m, v, 0, "sound", mode, "pgd", "PGD-20", 16, acc) for m, v, mode, acc in (
+        ("baseline", "ours", "deterministic", 10.0), ("baseline", "signed", "deterministic", 16.0),
+        ("vib", "ours", "mean", 14.0), ("vib", "signed", "mean", 20.0))]  # scaling +6, +6; bottleneck +4, +4
+    parts = R.small_budget_parts(pd.concat([_rows(spec), _rows(fashion, "fashion_mnist")]))
+    mnist, fmnist = R.which_part_lines(parts)
+    assert "(MNIST," in mnist and "the bottleneck (none -> VIB or CausalIB) carries most" in mnist
+    assert fmnist.startswith("At 16/255 (FashionMNIST,") and "no part carries most" in fmnist  # +6 against +4
+    assert "+6.0 points on average over 2 pair(s)" in fmnist and "+4.0 points on average over 2 pair(s)" in fmnist
+    only = parts[(parts["dataset"] == "mnist") & parts["part"].str.startswith("the bottleneck")]
+    assert "only one part has measured pairs" in R.which_part_lines(only)[0]
