@@ -19,7 +19,8 @@ from . import paths
 
 DATASETS = ("mnist", "fashion_mnist", "cifar10")
 SPLITS = ("train", "test")
-DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}  # how the papers write them; also their folders in `data/`
+# The datasets as the papers write them, which are also their folders in `data/`.
+DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
 _FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),

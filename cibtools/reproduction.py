@@ -221,7 +221,8 @@ def small_budget_parts(rows: pd.DataFrame, strong: pd.DataFrame | None = None,
         for part, pairs in SMALL_BUDGET_PARTS.items():
             for (m0, v0), (m1, v1) in pairs:
                 (aa0, pgd0), (aa1, pgd1) = (_small_budget_value(rows, strong, m, v, d) for m, v in ((m0, v0), (m1, v1)))
-                attack, a, b = ("AutoAttack", aa0, aa1) if not (np.isnan(aa0) or np.isnan(aa1)) else ("PGD-20", pgd0, pgd1)
+                both_aa = not (np.isnan(aa0) or np.isnan(aa1))
+                attack, a, b = ("AutoAttack", aa0, aa1) if both_aa else ("PGD-20", pgd0, pgd1)
                 if np.isnan(a) or np.isnan(b):
                     continue
                 out.append({"dataset": d, "part": part, "from": f"{m0}-{v0}", "to": f"{m1}-{v1}", "attack": attack,
@@ -234,7 +235,8 @@ def which_part_lines(parts: pd.DataFrame, margin: float = 5.0) -> list[str]:
     accuracy at 16/255 most on average, if its average is more than `margin` points above every other part's;
     otherwise it says that no part does. Each part's mean change and its number of pairs, whatever the rows say."""
     if parts.empty:
-        return ["Which part carries the robustness at 16/255: no pair of models that differ in one part has been run yet."]
+        return ["Which part carries the robustness at 16/255: no pair of models that differ in one part has been run "
+                "yet."]
     lines = []
     for d, g in parts.groupby("dataset", sort=False):
         means = g.groupby("part", sort=False)["change"].agg(["mean", "count"])

@@ -74,7 +74,8 @@ def conclusion_section(folder: Path) -> list[str]:
 def paper_settings_section(folder: Path) -> list[str]:
     t = _csv("11_paper_settings", folder)
     out = []
-    t = t.assign(_order=[(list(DATASET_NAMES).index(d) if d in DATASET_NAMES else 9, METHOD_ORDER.get(m, 9), VARIANT_ORDER.get(v, 9), v)
+    t = t.assign(_order=[(list(DATASET_NAMES).index(d) if d in DATASET_NAMES else 9, METHOD_ORDER.get(m, 9),
+                          VARIANT_ORDER.get(v, 9), v)
                          for d, m, v in zip(t["dataset"], t["method"], t["variant"])]).sort_values("_order", kind="stable")
     for (d, m, variant), g in t[t["mode"] != "sample"].groupby(["dataset", "method", "variant"], sort=False):
         cell = {(a, e): r for a, e, r in zip(g["attack"], g["eps_255"], g.itertuples())}

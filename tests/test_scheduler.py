@@ -1,5 +1,6 @@
 """`paper_settings submit` through submitit's local executor (issue 25): tiny shards as jobs, two at once,
 one killed and resubmitted, which resumes and writes its rows once."""
+import signal
 import time
 
 import pytest
@@ -8,8 +9,17 @@ import torch
 from cibtools import paper_settings as ps, scheduler
 
 pytest.importorskip("submitit")
-TINY = dict(epochs=400, train_limit=200, test_limit=8)  # long enough (over 10 s) that a kill lands mid-training on a fast,
-# idle machine (150 epochs once finished between the check and the kill in a fresh-clone CI run)
+TINY = dict(epochs=400, train_limit=200, test_limit=8)  # long enough (over 10 s) that a kill lands mid-training
+
+
+@pytest.fixture
+def sigint_stops_jobs():
+    """submitit's `cancel` sends SIGINT. A process started in the background by a shell ignores SIGINT and its
+    children inherit that, so a cancelled job would run on to its end (seen when `make test` ran with `&`). A
+    child of a process that handles SIGINT starts with the default action, as from a terminal."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 def _epochs_saved(cache, shard):
@@ -18,7 +28,7 @@ def _epochs_saved(cache, shard):
 
 
 @pytest.mark.slow
-def test_local_jobs_run_two_at_once_and_a_killed_one_resumes(tmp_path, monkeypatch):
+def test_local_jobs_run_two_at_once_and_a_killed_one_resumes(tmp_path, monkeypatch, sigint_stops_jobs):
     monkeypatch.setenv("CIB_CACHE_DIR", str(tmp_path / "cache"))
     rows_dir = tmp_path / "rows"
     first, second = ps.shards_named(["baseline-authors-mnist-s0", "baseline-signed-mnist-s0"])
