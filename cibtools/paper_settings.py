@@ -440,6 +440,15 @@ def _recorded_clean(shard: Shard, root: Path, cfg: TrainConfig) -> pd.Series:
     return recorded.iloc[0]
 
 
+def _finished(shard: Shard | str, rows_dir: Path | str | None, cache: Path | None
+              ) -> tuple[Shard, TrainConfig, pd.Series, Path]:
+    """A finished shard (or its name), its config, the clean row it recorded and its checkpoint's path."""
+    shard = shards_named([shard])[0] if isinstance(shard, str) else shard
+    root = Path(rows_dir) if rows_dir is not None else default_dir()
+    cfg = shard.config()
+    return shard, cfg, _recorded_clean(shard, root, cfg), checkpoint_path(cfg, cache)
+
+
 def _check_against_rows(shard: Shard, model, path: Path, recorded: pd.Series, device: torch.device,
                         advice: str) -> None:
     """The one check that a checkpoint is its shard's model: the clean accuracy its rows recorded (mean prediction,
@@ -474,12 +483,8 @@ def retrain(shard: Shard | str, rows_dir: Path | str | None = None, device: torc
     does not give the clean accuracy the rows recorded is set aside (`_check_against_rows`). That happens when
     training changed since the rows' commit (e.g. fused Adam on the CPU since 656b104): then train it with that
     commit's code and `adopt` it."""
-    shard = shards_named([shard])[0] if isinstance(shard, str) else shard
-    root = Path(rows_dir) if rows_dir is not None else default_dir()
-    cfg = shard.config()
-    recorded = _recorded_clean(shard, root, cfg)
     cache = Path(cache) if cache is not None else paths.cache_dir()
-    path = checkpoint_path(cfg, cache)
+    shard, cfg, recorded, path = _finished(shard, rows_dir, cache)
     device = check_device(device)
     if path.exists():
         model = load_checkpoint(path, cfg, device).model
@@ -504,11 +509,7 @@ def adopt(shard: Shard | str, rows_dir: Path | str | None = None, device: torch.
     `CIB_CACHE_DIR` set to this cache, then `adopt` it here. The checkpoint must hold the shard's config and give
     the clean accuracy its rows recorded to within one image (`_check_against_rows`). It is saved again in today's
     format (one of format 1 was written before the digest existed)."""
-    shard = shards_named([shard])[0] if isinstance(shard, str) else shard
-    root = Path(rows_dir) if rows_dir is not None else default_dir()
-    cfg = shard.config()
-    recorded = _recorded_clean(shard, root, cfg)
-    path = checkpoint_path(cfg, Path(cache) if cache is not None else None)
+    shard, cfg, recorded, path = _finished(shard, rows_dir, Path(cache) if cache is not None else None)
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: train {shard.name} with the code of commit {recorded['commit']} "
                                 f"first (see `adopt`).")

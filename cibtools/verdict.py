@@ -264,8 +264,10 @@ def conclusion(factors: pd.DataFrame, gaps: pd.DataFrame, table: pd.DataFrame, t
         if sub.empty:
             continue
         both = sub.dropna(subset=["FGSM", "PGD"])  # `authors_pgd` cells have no FGSM: they are quoted after
-        pool = both if len(both) else sub
-        best = pool.loc[pool["PGD"].idxmax()]
+        if both.empty:
+            lines.append(f"{METHOD_LABELS[m]} on MNIST at 50/255: no measured combination has both FGSM and PGD yet.")
+            continue
+        best = both.loc[both["PGD"].idxmax()]
         fgsm_ok = reproduces(best.FGSM, best["paper_FGSM"], tolerance)
         pgd_ok = reproduces(best.PGD, best["paper_PGD20"], tolerance)
         verdict = ("reproduces the paper's FGSM and PGD-20 numbers" if fgsm_ok and pgd_ok else
@@ -325,10 +327,11 @@ def _cell(r) -> str:
 
 
 def committed_verdict(tolerance: float = 5.0, paper_runs: int = PAPER_RUNS) -> str:
-    """`conclusion` of the committed rows (`results/paper_settings/`), as notebook 11 writes it."""
+    """`conclusion` of the committed rows (`results/paper_settings/`), as notebook 11 writes it (with the authors'
+    PGD rows that `strong` added: `paper_settings.verdict_rows`)."""
     from . import paper_settings
 
-    rows = paper_settings.read_rows()
+    rows = paper_settings.verdict_rows()
     strong = paper_settings.read_strong()
     factors = factor_table(rows)
     return conclusion(factors, gaps_closed(factors), paper_settings_table(rows, paper_runs), tolerance, strong,

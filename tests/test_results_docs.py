@@ -10,7 +10,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from cibtools import paper_settings, paths, results_md
+from cibtools import paper_settings, paths, results_md, verdict
 
 ROOT = paths.REPO_ROOT
 # a number as a reader sees it: 67.4, 0.02, 1.9e-05, or an integer with a % sign; not part of a version (2.14.1),
@@ -99,6 +99,13 @@ def test_00_quotes_notebook_10s_committed_conclusion():
     for q in quoted:
         fragments = [f.strip() for f in q.split("...") if f.strip()]
         assert any(all(f in line for f in fragments) for line in lines), f"not in results/11_conclusion.csv: {q}"
+
+
+def test_the_committed_conclusion_is_what_the_committed_rows_give():
+    # notebook 11 wrote results/11_conclusion.csv; `committed_verdict` must give it again from the rows (rows added
+    # since without republishing 11, or a verdict that reads other rows than the notebook, fail here)
+    lines = pd.read_csv(ROOT / "results" / "11_conclusion.csv")["conclusion"].tolist()
+    assert verdict.committed_verdict().splitlines() == lines
 
 
 def test_the_check_bites():

@@ -85,6 +85,10 @@ def test_conclusion_quotes_the_stronger_attacks_with_their_own_n():
     assert "the best of 2 measured combinations with both attacks" in theirs_text and "nan" not in theirs_text
     assert ("Their PGD as their code computes it (protocol authors_pgd) keeps 28.5% of the same model (+2.5 points): "
             "not within 5 points of the paper's 41.84%.") in theirs_text
+    only_theirs = verdict.factor_table(pd.DataFrame([theirs]))  # no cell with both attacks: said, no nan
+    only_text = verdict.conclusion(only_theirs, verdict.gaps_closed(only_theirs), verdict.paper_settings_table(rows))
+    assert "VIB on MNIST at 50/255: no measured combination has both FGSM and PGD yet." in only_text
+    assert "nan" not in only_text
     assert "At 16/255, AutoAttack (mean prediction, n = 1000) leaves: VIB (authors' model) mnist s0 3.0%." in text
     assert "AA-LINF, leaves 12.5%, 54.5 points below FGSM and 13.5 below PGD." in text
     broken = strong.assign(accuracy=[98.7, 19.3, 0.0, 0.0, 0.0])
